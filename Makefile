@@ -1,0 +1,26 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow setup clean-outputs
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	@bash scripts/setup.sh
+
+setup: $(STAMP)
+
+## Run the main job of every toolkit on the embedded default data (outputs/demo/).
+demo: $(STAMP)
+	$(PY) -m gm_common.demo
+
+## The default test suite (slow tests excluded).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## The slow tests too (minutes).
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+clean-outputs:
+	rm -rf outputs/demo

@@ -1,0 +1,1 @@
+"""arranger toolkit."""

@@ -1,0 +1,170 @@
+"""Read MIDI / MusicXML / ABC into one note representation (``muspy.Music``) and write MIDI back.
+
+A ``muspy.Music`` holds tracks (name, program, is_drum) of notes (time, pitch, duration, velocity) at a
+resolution in ticks per quarter note. Every reader here validates its input and raises
+:class:`InputFileError` (path in the message) for missing, unsupported, empty, corrupt or drum-only files.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import muspy
+import numpy as np
+
+from gm_common.errors import InputFileError
+from gm_common.files import atomic_path, check_writable
+
+MIDI_SUFFIXES = (".mid", ".midi")
+MUSICXML_SUFFIXES = (".mxl", ".xml", ".musicxml")
+MUSIC21_SUFFIXES = (".abc", ".krn")  # parsed by music21, then read through MusicXML
+SUPPORTED_SUFFIXES = MIDI_SUFFIXES + MUSICXML_SUFFIXES + MUSIC21_SUFFIXES
+
+NOTE_FIELDS = ("time", "pitch", "duration", "velocity", "track", "program", "is_drum")
+NOTE_DTYPE = np.dtype([(f, np.int32) for f in NOTE_FIELDS])
+
+
+def _musicxml_root(path: Path) -> ET.Element:
+    if path.suffix.lower() != ".mxl":
+        return ET.parse(path).getroot()
+    with zipfile.ZipFile(path) as zf:
+        inner = [n for n in zf.namelist() if n.endswith((".xml", ".musicxml")) and not n.startswith("META-INF")]
+        return ET.fromstring(zf.read(inner[0]))
+
+
+def _read_musicxml(path: Path) -> muspy.Music:
+    """MusPy's reader names tracks by <instrument-name> ("Instrument 1"); use the <part-name> instead."""
+    music = muspy.read_musicxml(path)
+    part_names = {}
+    for part in _musicxml_root(path).iter("score-part"):
+        name = (part.findtext("part-name") or "").strip()
+        for inst in part.iter("instrument-name"):
+            part_names.setdefault((inst.text or "").strip(), name)
+    for track in music.tracks:
+        if part_names.get(track.name):
+            track.name = part_names[track.name]
+    return music
+
+
+def _from_music21(path: Path, resolution: int = 96) -> muspy.Music:
+    """Parse with music21 and convert part by part. Written here because
+    ``muspy.from_music21_score`` is broken with music21 >= 9 (it uses the removed ``.flat``)."""
+    import music21
+
+    score = music21.converter.parse(str(path))
+    parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
+    music = muspy.Music(resolution=resolution)
+    tempos = list(score.flatten().getElementsByClass(music21.tempo.MetronomeMark))
+    music.tempos = [muspy.Tempo(time=0, qpm=float(tempos[0].getQuarterBPM() or 120.0) if tempos else 120.0)]
+    for i, part in enumerate(parts):
+        inst = part.getInstrument(returnDefault=True)
+        track = muspy.Track(
+            program=int(inst.midiProgram or 0),
+            is_drum=isinstance(inst, music21.instrument.UnpitchedPercussion),
+            name=part.partName or inst.partName or f"Part {i + 1}",
+        )
+        for el in part.stripTies().flatten().notes:
+            time = round(float(el.offset) * resolution)
+            duration = round(float(el.quarterLength) * resolution)
+            velocity = int(el.volume.velocity or 64)
+            for pitch in el.pitches:
+                track.notes.append(muspy.Note(time=time, pitch=int(pitch.midi), duration=duration, velocity=velocity))
+        music.tracks.append(track)
+    return music
+
+
+def _parse(path: Path) -> muspy.Music:
+    suffix = path.suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        return muspy.read_midi(path)
+    if suffix in MUSICXML_SUFFIXES:
+        try:
+            return _read_musicxml(path)  # fast path (MusPy's reader is ~20x faster than music21)
+        except (muspy.inputs.musicxml.MusicXMLError, KeyError, ValueError, TypeError):
+            pass  # valid MusicXML that MusPy's strict reader rejects: music21 reads it
+    return _from_music21(path)
+
+
+def read_music(
+    path: str | Path,
+    resolution: int | None = None,
+    allow_drums_only: bool = False,
+) -> muspy.Music:
+    """Read a MIDI, MusicXML (.mxl/.xml/.musicxml) or ABC file as ``muspy.Music``.
+
+    ``resolution`` (ticks per quarter note), when given, re-quantises all times and durations.
+    Empty tracks are removed; a file with no notes (or only drums, unless allowed) is an error.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "file not found")
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InputFileError(
+            path, f"unsupported extension {path.suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if path.stat().st_size == 0:
+        raise InputFileError(path, "file is empty")
+    try:
+        music = _parse(path)
+    except Exception as err:  # every parser has its own exception zoo; report one clear type
+        raise InputFileError(path, f"cannot parse file (corrupt or truncated?): {type(err).__name__}: {err}") from err
+    if resolution is not None and music.resolution != resolution:
+        music.adjust_resolution(resolution)
+    for track in music.tracks:
+        track.notes = [n for n in track.notes if n.duration > 0] if resolution is not None else track.notes
+    music.tracks = [t for t in music.tracks if len(t.notes) > 0]
+    if not music.tracks:
+        raise InputFileError(path, "file contains no notes")
+    if not allow_drums_only and all(t.is_drum for t in music.tracks):
+        raise InputFileError(path, "file contains only drum notes")
+    if not music.metadata.source_filename:
+        music.metadata.source_filename = path.name
+    return music
+
+
+def write_midi(music: muspy.Music, path: str | Path, overwrite: bool = False) -> Path:
+    """Write ``music`` as a multitrack MIDI file (one track per ``music.tracks``, with its program).
+
+    Written atomically; refuses to overwrite an existing file unless ``overwrite``. Uses the
+    pretty_midi backend: MusPy's default (mido) backend fails on some MusicXML key signatures.
+    """
+    path = check_writable(path, overwrite)
+    with atomic_path(path) as tmp:
+        muspy.write_midi(tmp, music, backend="pretty_midi")
+    return path
+
+
+def note_table(music: muspy.Music) -> np.ndarray:
+    """All notes of ``music`` as one structured array (fields ``NOTE_FIELDS``), sorted by time then pitch."""
+    rows = [
+        (n.time, n.pitch, n.duration, n.velocity, i, t.program, int(t.is_drum))
+        for i, t in enumerate(music.tracks)
+        for n in t.notes
+    ]
+    table = np.array(rows, dtype=NOTE_DTYPE) if rows else np.zeros(0, dtype=NOTE_DTYPE)
+    return np.sort(table, order=["time", "pitch", "track"])
+
+
+def music_from_tracks(
+    tracks: list[tuple[str, int, bool, np.ndarray]], resolution: int, tempo_qpm: float = 120.0
+) -> muspy.Music:
+    """Build ``muspy.Music`` from ``(name, program, is_drum, notes)`` where notes has columns
+    time, pitch, duration[, velocity] in ticks at ``resolution``."""
+    music = muspy.Music(resolution=resolution, tempos=[muspy.Tempo(time=0, qpm=tempo_qpm)])
+    for name, program, is_drum, notes in tracks:
+        notes = np.asarray(notes, dtype=np.int64).reshape(-1, notes.shape[-1] if len(notes) else 3)
+        velocity = notes[:, 3] if notes.shape[1] > 3 else np.full(len(notes), 64)
+        music.tracks.append(
+            muspy.Track(
+                program=int(program),
+                is_drum=bool(is_drum),
+                name=name,
+                notes=[
+                    muspy.Note(time=int(t), pitch=int(p), duration=int(d), velocity=int(v))
+                    for (t, p, d), v in zip(notes[:, :3], velocity)
+                ],
+            )
+        )
+    return music

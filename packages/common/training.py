@@ -1,0 +1,67 @@
+"""Build a Lightning Trainer from a Hydra ``trainer`` config, with the project's standard callbacks:
+checkpoints (best + last, resumable), the full resolved config saved beside them, CSV and TensorBoard
+logs, a progress bar, and optional early stopping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from gm_common.files import atomic_write_text
+
+
+class SaveConfig(Callback):
+    """Write the run's full resolved config to ``<checkpoints>/config.yaml`` (rank 0 only)."""
+
+    def __init__(self, config: DictConfig | dict, folder: str | Path):
+        self.text = OmegaConf.to_yaml(config, resolve=True)
+        self.folder = Path(folder)
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if trainer.is_global_zero:
+            atomic_write_text(self.folder / "config.yaml", self.text)
+
+
+def build_trainer(
+    trainer_cfg: DictConfig | dict,
+    run_dir: str | Path,
+    config: DictConfig | dict | None = None,
+    monitor: str | None = "val/loss",
+    mode: str = "min",
+    early_stopping_patience: int | None = None,
+    extra_callbacks: list[Callback] | None = None,
+) -> L.Trainer:
+    """A Trainer whose outputs go under ``run_dir`` (``checkpoints/``, ``logs/``, ``tb/``).
+
+    ``trainer_cfg`` holds Trainer keyword arguments (a ``strategy`` may be a ``_target_`` config).
+    """
+    run_dir = Path(run_dir)
+    ckpt_dir = run_dir / "checkpoints"
+    kwargs: dict[str, Any] = OmegaConf.to_container(OmegaConf.create(trainer_cfg), resolve=True)  # type: ignore[assignment]
+    if isinstance(kwargs.get("strategy"), dict):
+        kwargs["strategy"] = instantiate(kwargs["strategy"])
+    callbacks: list[Callback] = [
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best",
+            monitor=monitor,
+            mode=mode,
+            save_top_k=1 if monitor else 0,
+            save_last=True,
+        ),
+        TQDMProgressBar(refresh_rate=max(1, int(kwargs.pop("progress_refresh_rate", 10)))),
+        LearningRateMonitor(logging_interval="step"),
+    ]
+    if config is not None:
+        callbacks.append(SaveConfig(config, ckpt_dir))
+    if early_stopping_patience and monitor:
+        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping_patience))
+    callbacks += extra_callbacks or []
+    loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
+    return L.Trainer(default_root_dir=run_dir, callbacks=callbacks, logger=loggers, **kwargs)

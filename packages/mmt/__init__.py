@@ -1,0 +1,1 @@
+"""mmt toolkit."""

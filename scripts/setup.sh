@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh machine: system packages (FluidSynth + a General MIDI soundfont),
+# then the virtual environment .venv with the four packages installed in editable mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v fluidsynth >/dev/null 2>&1 || need_apt+=(fluidsynth)
+ls /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2 >/dev/null 2>&1 || need_apt+=(timgm6mb-soundfont)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo ">> installing system packages: ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  else
+    echo "!! missing system packages: ${need_apt[*]}"
+    echo "!! install them (e.g. 'sudo apt-get install ${need_apt[*]}'); audio rendering is unavailable until then."
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo ">> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+echo ">> installing packages into .venv (first time: torch/torchvision, a few minutes)"
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test]"
+touch .venv/.installed
+echo ">> set-up done"
