@@ -127,12 +127,33 @@ def read_music(
 def write_midi(music: muspy.Music, path: str | Path, overwrite: bool = False) -> Path:
     """Write ``music`` as a multitrack MIDI file (one track per ``music.tracks``, with its program).
 
-    Written atomically; refuses to overwrite an existing file unless ``overwrite``. Uses the
-    pretty_midi backend: MusPy's default (mido) backend fails on some MusicXML key signatures.
+    Written atomically; refuses to overwrite an existing file unless ``overwrite``. Written through
+    pretty_midi at the music's own resolution and first tempo, so reading it back gives the same ticks.
+    (MusPy's writers are not used: the mido backend fails on some MusicXML key signatures and the
+    pretty_midi backend drops the tempo and resamples to 220 ticks per beat.)
     """
+    import pretty_midi
+
     path = check_writable(path, overwrite)
+    qpm = float(music.tempos[0].qpm) if music.tempos else 120.0
+    seconds_per_tick = 60.0 / (qpm * music.resolution)
+    pm = pretty_midi.PrettyMIDI(resolution=music.resolution, initial_tempo=qpm)
+    for ts in music.time_signatures[:1]:
+        pm.time_signature_changes.append(pretty_midi.TimeSignature(ts.numerator, ts.denominator, 0.0))
+    for track in music.tracks:
+        inst = pretty_midi.Instrument(program=int(track.program), is_drum=bool(track.is_drum), name=track.name or "")
+        for n in track.notes:
+            inst.notes.append(
+                pretty_midi.Note(
+                    velocity=min(127, max(1, int(n.velocity if n.velocity is not None else 64))),
+                    pitch=int(n.pitch),
+                    start=n.time * seconds_per_tick,
+                    end=(n.time + n.duration) * seconds_per_tick,
+                )
+            )
+        pm.instruments.append(inst)
     with atomic_path(path) as tmp:
-        muspy.write_midi(tmp, music, backend="pretty_midi")
+        pm.write(str(tmp))
     return path
 
 

@@ -77,10 +77,19 @@ def render_music(
     sample_rate: int = 22050,
     soundfont: str | Path | None = None,
     overwrite: bool = False,
+    tail_seconds: float = 1.0,
 ) -> Path:
-    """Render ``muspy.Music`` to a WAV file through a temporary MIDI file."""
+    """Render ``muspy.Music`` to a WAV file through a temporary MIDI file; the audio lasts as long as the
+    music plus ``tail_seconds`` of release (FluidSynth itself appends a few seconds of silence)."""
+    from gm_common.audio import load_wav, save_wav
     from gm_common.notes import write_midi
 
+    wav_path = check_writable(wav_path, overwrite)
+    qpm = music.tempos[0].qpm if music.tempos else 120.0
+    end_seconds = music.get_end_time() * 60.0 / (qpm * music.resolution)
     with tempfile.TemporaryDirectory() as tmp:
         midi = write_midi(music, Path(tmp) / "render.mid")
-        return render_midi(midi, wav_path, sample_rate, soundfont, overwrite)
+        full = render_midi(midi, Path(tmp) / "render.wav", sample_rate, soundfont)
+        audio, _ = load_wav(full, mono=False)
+        audio = audio[..., : int((end_seconds + tail_seconds) * sample_rate)]
+        return save_wav(wav_path, audio, sample_rate, overwrite=overwrite)

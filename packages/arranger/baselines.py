@@ -1,0 +1,128 @@
+"""Non-learned (or trivially fitted) baselines, on numpy note arrays (time, pitch, duration[, label]).
+
+- ``most_common``: every note gets the most frequent training label.
+- ``zone``: part k owns a pitch range; boundaries are non-increasing in label order (part 0 highest) and
+  fitted by dynamic programming to maximise training accuracy. ``zone_oracle`` fits them on each test
+  piece itself (an upper bound for any zone rule).
+- ``closest_pitch``: uses entry hints: a part entering at an onset takes the highest unassigned note of
+  that onset (parts enter in label order); every other note goes to the entered part whose last pitch is
+  closest. ``mono`` adds the constraint of one sounding note per part (a part still sounding is skipped
+  when another entered part is free).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arranger.features import entry_hints
+
+BASELINES = {"most_common", "zone", "zone_oracle", "closest_pitch", "closest_pitch_mono"}
+
+
+def fit_zone(pitch: np.ndarray, labels: np.ndarray, n_parts: int) -> list[int]:
+    """Boundaries b_1 >= ... >= b_{K-1}: part 0 gets pitch >= b_1, part k gets b_{k+1} <= pitch < b_k,
+    part K-1 gets pitch < b_{K-1}. Maximises the number of correct training notes (exact DP)."""
+    counts = np.zeros((128, n_parts), np.int64)
+    np.add.at(counts, (np.clip(pitch, 0, 127), labels), 1)
+    # Go from the highest pitch down; state = current part (non-decreasing index as pitch falls).
+    # best[p, k] = max correct over pitches >= p with pitch p assigned to part k.
+    best = np.full((129, n_parts), -np.inf)
+    back = np.zeros((128, n_parts), np.int64)
+    best[128, :] = 0.0
+    for p in range(127, -1, -1):
+        prev = best[p + 1]  # part assigned to pitch p+1: must be <= k
+        run_max = np.maximum.accumulate(prev)
+        run_arg = np.zeros(n_parts, np.int64)
+        for k in range(n_parts):
+            run_arg[k] = int(np.argmax(prev[: k + 1]))
+        best[p] = run_max + counts[p]
+        back[p] = run_arg
+    # Reconstruct the part of each pitch.
+    assign = np.zeros(128, np.int64)
+    k = int(np.argmax(best[0]))
+    for p in range(128):
+        assign[p] = k
+        k = back[p, k]
+    bounds = []
+    for b in range(1, n_parts):
+        # lowest pitch that belongs to a part < b
+        above = np.flatnonzero(assign < b)
+        bounds.append(int(above.min()) if len(above) else 128)
+    return bounds
+
+
+def zone_predict(pitch: np.ndarray, bounds: list[int]) -> np.ndarray:
+    """Part of each pitch under zone boundaries (see ``fit_zone``)."""
+    pitch = np.asarray(pitch)
+    return np.sum(pitch[:, None] < np.asarray(bounds)[None, :], axis=1).astype(np.int64) if bounds else np.zeros(len(pitch), np.int64)
+
+
+def closest_pitch(notes: np.ndarray, entry: np.ndarray, mono: bool = False) -> np.ndarray:
+    """Closest-pitch assignment given (N, K) entry hints (see module doc). Notes sorted by time."""
+    time, pitch, dur = notes[:, 0], notes[:, 1], notes[:, 2]
+    n, k = len(notes), entry.shape[1]
+    out = np.zeros(n, np.int64)
+    last_pitch = np.full(k, np.nan)
+    busy_until = np.full(k, -1, np.int64)
+    i = 0
+    while i < n:
+        j = i
+        while j < n and time[j] == time[i]:
+            j += 1
+        group = sorted(range(i, j), key=lambda q: -pitch[q])
+        entering = [p for p in range(k) if entry[i, p] == 0 and np.isnan(last_pitch[p])]
+        taken: set[int] = set()
+        rest = []
+        for q in group:
+            if entering:
+                part = entering.pop(0)
+                out[q] = part
+                taken.add(part)
+            else:
+                rest.append(q)
+        for q in rest:
+            active = [p for p in range(k) if entry[q, p] >= 0 and not np.isnan(last_pitch[p])] or [
+                p for p in range(k) if entry[q, p] >= 0
+            ] or list(range(k))
+            if mono:
+                free = [p for p in active if busy_until[p] <= time[q] and p not in taken]
+                active = free or active
+            dist = [abs(pitch[q] - last_pitch[p]) if not np.isnan(last_pitch[p]) else 1e3 for p in active]
+            out[q] = active[int(np.argmin(dist))]
+            taken.add(out[q])
+        for q in group:
+            last_pitch[out[q]] = pitch[q]
+            busy_until[out[q]] = max(busy_until[out[q]], time[q] + dur[q])
+        i = j
+    return out
+
+
+class Baseline:
+    """A baseline with a plain-dict state (saved in a weights-only checkpoint)."""
+
+    def __init__(self, kind: str, n_parts: int, state: dict | None = None):
+        if kind not in BASELINES:
+            raise ValueError(f"unknown baseline {kind!r}; valid: {', '.join(sorted(BASELINES))}")
+        self.kind, self.n_parts, self.state = kind, n_parts, dict(state or {})
+
+    def fit(self, examples) -> "Baseline":
+        labels = np.concatenate([ex.notes[:, 3] for ex in examples])
+        pitch = np.concatenate([ex.notes[:, 1] for ex in examples])
+        self.state["most_common"] = int(np.bincount(labels, minlength=self.n_parts).argmax())
+        self.state["bounds"] = fit_zone(pitch, labels, self.n_parts)
+        return self
+
+    def predict(self, notes: np.ndarray, hint_labels: np.ndarray | None = None) -> np.ndarray:
+        """Labels for notes (time, pitch, duration[, label]); hints (closest-pitch) and the oracle zone
+        use ``hint_labels`` (the true labels at evaluation, the input's tracks at inference)."""
+        n = len(notes)
+        if self.kind == "most_common":
+            return np.full(n, self.state["most_common"], np.int64)
+        if self.kind == "zone":
+            return zone_predict(notes[:, 1], self.state["bounds"])
+        if hint_labels is None:
+            raise ValueError(f"baseline {self.kind} needs part hints (the true parts of the input)")
+        if self.kind == "zone_oracle":
+            return zone_predict(notes[:, 1], fit_zone(notes[:, 1], hint_labels, self.n_parts))
+        entry = entry_hints(notes[:, 0], hint_labels, self.n_parts)
+        return closest_pitch(notes, entry, mono=self.kind == "closest_pitch_mono")

@@ -1,0 +1,215 @@
+"""Learned part-separation networks: LSTM / BiLSTM and Transformer decoder (causal) / encoder, plus an MLP
+on hand-made features. Every net maps a batch of note features to (B, N, n_parts) logits.
+
+Input embedding (paper): pitch (129 -> 16), position (24 -> 16), beat (sinusoidal 16), optional duration
+(0..192 -> 16), optional entry hints (n_parts) and pitch hints (2 * n_parts).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from arranger.features import MAX_DURATION, PAD_PITCH, RESOLUTION
+from gm_common.errors import ConfigError
+
+EMB = 16
+
+
+def sinusoid(x: torch.Tensor, dim: int = EMB, base: float = 10000.0) -> torch.Tensor:
+    """(..., ) -> (..., dim) sinusoidal encoding of an integer/float position."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(base) * torch.arange(half, device=x.device, dtype=torch.float32) / half)
+    ang = x.float().unsqueeze(-1) * freqs
+    return torch.cat([torch.sin(ang), torch.cos(ang)], dim=-1)
+
+
+class NoteEmbedding(nn.Module):
+    """Concatenated per-note input features."""
+
+    def __init__(self, n_parts: int, use_duration: bool = False, use_entry: bool = False, use_pitch_hint: bool = False):
+        super().__init__()
+        self.n_parts, self.use_duration, self.use_entry, self.use_pitch_hint = n_parts, use_duration, use_entry, use_pitch_hint
+        self.pitch = nn.Embedding(PAD_PITCH + 1, EMB)
+        self.position = nn.Embedding(RESOLUTION, EMB)
+        self.duration = nn.Embedding(MAX_DURATION + 1, EMB) if use_duration else None
+        self.dim = 3 * EMB + (EMB if use_duration else 0) + (n_parts if use_entry else 0) + (2 * n_parts if use_pitch_hint else 0)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        parts = [self.pitch(batch["pitch"]), self.position(batch["position"]), sinusoid(batch["beat"])]
+        if self.duration is not None:
+            parts.append(self.duration(batch["duration"]))
+        if self.use_entry:
+            parts.append(batch["entry"])
+        if self.use_pitch_hint:
+            ph = batch["pitch_hint"].flatten(1)  # (B, 2K)
+            parts.append(ph.unsqueeze(1).expand(-1, batch["pitch"].shape[1], -1))
+        return torch.cat(parts, dim=-1)
+
+
+class LSTMNet(nn.Module):
+    """Stacked (Bi)LSTM with LayerNorm and dropout after each layer."""
+
+    def __init__(self, n_parts: int, hidden: int = 128, layers: int = 3, dropout: float = 0.2, bidirectional: bool = False, **emb):
+        super().__init__()
+        self.embed = NoteEmbedding(n_parts, **emb)
+        self.bidirectional = bidirectional
+        width = hidden * (2 if bidirectional else 1)
+        self.lstms = nn.ModuleList(
+            nn.LSTM(self.embed.dim if i == 0 else width, hidden, batch_first=True, bidirectional=bidirectional)
+            for i in range(layers)
+        )
+        self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(layers))
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(width, n_parts)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = self.embed(batch)
+        mask = batch["mask"]
+        lengths = mask.sum(1).cpu()
+        for lstm, norm in zip(self.lstms, self.norms):
+            if self.bidirectional:  # packed, so the backward direction starts at each sequence's real end
+                packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True, enforce_sorted=False)
+                y, _ = lstm(packed)
+                y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])
+            else:
+                y, _ = lstm(x)
+            x = self.dropout(norm(y))
+        return self.out(x)
+
+
+class TransformerNet(nn.Module):
+    """Transformer encoder stack; ``causal`` makes it a decoder-only (online) model. Long sequences are
+    processed in overlapping windows (see ``forward``) so that full-length pieces fit in memory."""
+
+    def __init__(
+        self,
+        n_parts: int,
+        d_model: int = 128,
+        layers: int = 3,
+        heads: int = 8,
+        ff: int = 256,
+        dropout: float = 0.2,
+        causal: bool = False,
+        window: int = 1024,
+        **emb,
+    ):
+        super().__init__()
+        self.embed = NoteEmbedding(n_parts, **emb)
+        self.causal, self.window, self.d_model = causal, window, d_model
+        self.inp = nn.Linear(self.embed.dim, d_model)
+        layer = nn.TransformerEncoderLayer(d_model, heads, ff, dropout, batch_first=True, norm_first=False)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.out = nn.Linear(d_model, n_parts)
+
+    def _run(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        n = batch["pitch"].shape[1]
+        x = self.inp(self.embed(batch))
+        idx = torch.arange(n, device=x.device)
+        x = x + sinusoid(idx, self.d_model)
+        attn = None
+        if self.causal:
+            attn = torch.triu(torch.full((n, n), float("-inf"), device=x.device), diagonal=1)
+        pad = ~batch["mask"]
+        y = self.encoder(x, mask=attn, src_key_padding_mask=pad, is_causal=False)
+        return self.out(y)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        n = batch["pitch"].shape[1]
+        if n <= self.window or self.training:
+            return self._run(batch)
+        # Full-length inference on long pieces: windows of `window` notes; each window's predictions are
+        # kept for its middle (offline) or its end (online), so every note sees >= window/2 context.
+        half, quarter = self.window // 2, self.window // 4
+        out = None
+        start = 0
+        while start < n:
+            if self.causal:  # notes [start, start+half) with `half` notes of past context
+                lo, hi = max(0, start - half), min(n, start + half)
+                keep = hi
+            else:  # notes [start, hi-quarter) with >= `quarter` notes of context on each side
+                lo = max(0, start - quarter)
+                hi = min(n, lo + self.window)
+                keep = hi if hi == n else hi - quarter
+            sub = {k: (v[:, lo:hi] if k != "pitch_hint" else v) for k, v in batch.items()}
+            logits = self._run(sub)
+            if out is None:
+                out = logits.new_zeros(logits.shape[0], n, logits.shape[-1])
+            out[:, start:keep] = logits[:, start - lo : keep - lo]
+            start = keep
+        return out
+
+
+class MLPNet(nn.Module):
+    """Per-note MLP on hand-made features (after de Valk and Weyde): the note's pitch, duration, frequency,
+    position, and its context in the onset group and among the previous notes. Online (looks at the past
+    and the current onset only)."""
+
+    CONTEXT = 8
+
+    def __init__(self, n_parts: int, hidden: int = 128, layers: int = 2, dropout: float = 0.2, **emb):
+        super().__init__()
+        self.embed = NoteEmbedding(n_parts, **emb)
+        self.n_feats = 8 + 2 * self.CONTEXT
+        dims = [self.embed.dim + self.n_feats] + [hidden] * layers
+        mods: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            mods += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
+        self.mlp = nn.Sequential(*mods)
+        self.out = nn.Linear(dims[-1], n_parts)
+
+    @staticmethod
+    def handmade(batch: dict[str, torch.Tensor], context: int) -> torch.Tensor:
+        pitch = batch["pitch"].float()
+        time = batch["time"].float()
+        mask = batch["mask"]
+        b, n = pitch.shape
+        p = (pitch - 60.0) / 12.0
+        freq = 440.0 * torch.pow(2.0, (pitch - 69.0) / 12.0) / 1000.0
+        dur = batch["duration"].float() / RESOLUTION
+        same = (time.unsqueeze(2) == time.unsqueeze(1)) & mask.unsqueeze(1) & mask.unsqueeze(2)  # (B,N,N) small N only
+        chord_size = same.sum(2).float()
+        higher = (same & (pitch.unsqueeze(1) > pitch.unsqueeze(2))).sum(2).float()
+        lower = (same & (pitch.unsqueeze(1) < pitch.unsqueeze(2))).sum(2).float()
+        feats = [p, freq, dur, chord_size / 4, higher / 4, lower / 4, (batch["position"].float() / RESOLUTION), (time % (4 * RESOLUTION)) / (4 * RESOLUTION)]
+        for j in range(1, context + 1):
+            prev_p = F.pad(pitch, (j, 0), value=float("nan"))[:, :n]
+            prev_t = F.pad(time, (j, 0), value=float("nan"))[:, :n]
+            valid = ~torch.isnan(prev_p)
+            feats.append(torch.where(valid, (pitch - prev_p) / 12.0, torch.zeros_like(p)))
+            feats.append(torch.where(valid, torch.clamp((time - prev_t) / RESOLUTION, max=8.0), torch.full_like(p, 8.0)))
+        return torch.stack(feats, -1)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        n = batch["pitch"].shape[1]
+        if n > 2048:  # the chord features are (N, N): compute in chunks with enough overlap
+            outs = []
+            for s in range(0, n, 1024):
+                lo = max(0, s - 64)
+                sub = {k: (v[:, lo : s + 1024] if v.dim() >= 2 and k != "pitch_hint" else v) for k, v in batch.items()}
+                outs.append(self.forward(sub)[:, s - lo :])
+            return torch.cat(outs, 1)
+        x = torch.cat([self.embed(batch), self.handmade(batch, self.CONTEXT)], -1)
+        return self.out(self.mlp(x))
+
+
+NETS = {"lstm", "bilstm", "transformer_dec", "transformer_enc", "mlp"}
+
+
+def build_net(cfg: dict, n_parts: int) -> nn.Module:
+    """Build a net from a plain model config dict (``kind`` plus sizes and feature flags)."""
+    cfg = dict(cfg)
+    kind = cfg.pop("kind")
+    emb = {k: bool(cfg.pop(k, False)) for k in ("use_duration", "use_entry", "use_pitch_hint")}
+    for k in ("name", "online", "lr", "batch_size", "crop", "patience", "transpose"):
+        cfg.pop(k, None)
+    if kind in ("lstm", "bilstm"):
+        return LSTMNet(n_parts, bidirectional=kind == "bilstm", **cfg, **emb)
+    if kind in ("transformer_dec", "transformer_enc"):
+        return TransformerNet(n_parts, causal=kind == "transformer_dec", **cfg, **emb)
+    if kind == "mlp":
+        return MLPNet(n_parts, **cfg, **emb)
+    raise ConfigError(f"unknown model kind {kind!r}; valid: {', '.join(sorted(NETS))}")

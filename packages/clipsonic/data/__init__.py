@@ -1,0 +1,1 @@
+"""Data: the synthetic audio-visual world, video decoding, embedding cache and datasets."""

@@ -1,0 +1,83 @@
+"""Decode videos with PyAV: a few frames picked uniformly and the audio track (mono, resampled)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gm_common.errors import InputFileError
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+
+
+def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000) -> tuple[np.ndarray, np.ndarray]:
+    """Return (frames uint8 [n, H, W, 3] picked uniformly over the clip, mono float32 audio at ``sample_rate``).
+
+    Raises InputFileError for a missing or corrupt file, a video without frames or without an audio track.
+    """
+    import av
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "file not found")
+    try:
+        container = av.open(str(path))
+    except Exception as err:  # av.error.InvalidDataError and friends
+        raise InputFileError(path, f"cannot open video (corrupt or unsupported): {err}") from err
+    try:
+        with container:
+            if not container.streams.video:
+                raise InputFileError(path, "video has no frames (no video stream)")
+            if not container.streams.audio:
+                raise InputFileError(path, "video has no audio track")
+            try:
+                frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+                container.seek(0)
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+                chunks = []
+                for frame in container.decode(audio=0):
+                    for out in resampler.resample(frame):
+                        chunks.append(out.to_ndarray().reshape(-1))
+                for out in resampler.resample(None):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            except InputFileError:
+                raise
+            except Exception as err:
+                raise InputFileError(path, f"cannot decode video (corrupt): {err}") from err
+    except InputFileError:
+        raise
+    except Exception as err:
+        raise InputFileError(path, f"cannot read video: {err}") from err
+    if not frames:
+        raise InputFileError(path, "video has no frames")
+    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    if audio.size == 0:
+        raise InputFileError(path, "video has an empty audio track")
+    idx = np.linspace(0, len(frames) - 1, n_frames).round().astype(int) if n_frames > 1 else [len(frames) // 2]
+    return np.stack([frames[i] for i in idx]), audio
+
+
+def list_videos(folder: str | Path) -> list[Path]:
+    """Every video file under ``folder`` (recursively), sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputFileError(folder, "video folder not found")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+    if not files:
+        raise InputFileError(folder, f"no video files ({', '.join(VIDEO_EXTENSIONS)}) in folder")
+    return files
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """An image file as uint8 RGB [H, W, 3]; InputFileError if missing or not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "file not found")
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise InputFileError(path, f"not an image: {err}") from err

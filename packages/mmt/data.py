@@ -1,0 +1,285 @@
+"""Datasets for MMT: the music21 corpus (default) or any folder of MIDI/MusicXML files.
+
+Pieces are read through ``gm_common.corpus`` (converted once, cached), every part is given a General MIDI
+program (MIDI files: the file's program; scores: the part's name through :data:`PART_PROGRAMS`, falling
+back to the score's program), encoded with :mod:`mmt.representation`, and the encoded notes are cached
+again (``mmt-<key>.npz``) beside the encoding they were made with (``mmt-<key>.encoding.json``).
+Splits are ``gm_common.corpus.split_811`` by seed.
+
+Training samples: random transposition -5..+6 semitones (kept inside the MIDI range), a random window
+of at most ``max_beat`` beats (with more than 10 notes where possible), cut to ``max_seq_len`` rows
+keeping the end-of-song row. Targets of padding rows are ``IGNORE_INDEX`` so the loss skips them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from gm_common.corpus import Piece, default_cache_dir, load_collection, load_folder, split_811
+from gm_common.errors import ConfigError, InputFileError
+from gm_common.files import atomic_path
+from gm_common.notes import MIDI_SUFFIXES
+from mmt.representation import Encoding, codes_from_notes, extract_notes
+
+log = logging.getLogger(__name__)
+IGNORE_INDEX = -100
+DATA_CACHE_VERSION = 1
+
+# Part name (music21 / MusicXML scores) -> General MIDI program. Matched on the lower-cased name with
+# digits and punctuation removed: first an exact key, then the first key (in this order) that the name
+# starts with or contains as a word. Unknown names fall back to the score's own program (0 = piano).
+PART_PROGRAMS: dict[str, int] = {
+    # voices (choir aahs = the "voices" class)
+    "soprano": 52, "alto": 52, "tenor": 52, "bass": 52, "baritone": 52, "mezzo": 52, "contralto": 52,
+    "cantus": 52, "canto": 52, "altus": 52, "tenore": 52, "tenor ii": 52, "bassus": 52, "basso": 52,
+    "quintus": 52, "quinto": 52, "sextus": 52, "sesto": 52, "septimus": 52, "settimo": 52, "superius": 52,
+    "discantus": 52, "vagans": 52, "voice": 52, "voce": 52, "vox": 52, "choir": 52, "chorus": 52, "coro": 52,
+    "s": 52, "a": 52, "t": 52, "b": 52,
+    # strings
+    "contrabass": 43, "double bass": 43, "violone": 43, "contrabasso": 43,
+    "violoncello": 42, "cello": 42, "violoncelli": 42,
+    "viola": 41, "viole": 41, "violino": 40, "violin": 40, "violini": 40, "fiddle": 40,
+    "strings": 48, "harp": 46, "arpa": 46, "guitar": 24, "lute": 24, "liuto": 24, "theorbo": 24, "chitarrone": 24,
+    # keyboards
+    "piano": 0, "pianoforte": 0, "fortepiano": 0, "keyboard": 0, "harpsichord": 6, "cembalo": 6,
+    "clavicembalo": 6, "organ": 19, "organo": 19, "continuo": 19, "basso continuo": 19, "celesta": 8,
+    # woodwinds
+    "piccolo": 72, "flauto piccolo": 72, "recorder": 74, "recorders": 74, "flauto dolce": 74, "flute": 73,
+    "flauto": 73, "flauti": 73, "traverso": 73, "flauto traverso": 73, "oboe": 68, "oboi": 68,
+    "oboe d amore": 68, "oboe da caccia": 69, "english horn": 69, "cor anglais": 69, "corno inglese": 69,
+    "clarinet": 71, "clarinetto": 71, "clarinetti": 71, "bassoon": 70, "fagotto": 70, "fagotti": 70,
+    "saxophone": 65,
+    # brass
+    "horn": 60, "corno": 60, "corni": 60, "french horn": 60, "trumpet": 56, "tromba": 56, "trombe": 56,
+    "clarino": 56, "cornet": 56, "cornetto": 56, "trombone": 57, "tromboni": 57, "tuba": 58,
+    # percussion with pitch
+    "timpani": 47, "timpano": 47, "kettledrums": 47,
+}  # fmt: skip
+
+
+def _normalise(name: str) -> str:
+    name = re.sub(r"[^a-z ]+", " ", name.lower())
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def part_program(name: str | None, fallback: int = 0) -> int:
+    """General MIDI program of a score part from its name (see :data:`PART_PROGRAMS`), else ``fallback``."""
+    key = _normalise(name or "")
+    if not key:
+        return fallback
+    if key in PART_PROGRAMS:
+        return PART_PROGRAMS[key]
+    words = key.split()
+    # longest table keys first so that "double bass" wins over "bass", "violoncello" over "viola"
+    for k in sorted(PART_PROGRAMS, key=len, reverse=True):
+        if len(k) < 3:
+            continue
+        if key.startswith(k) or (" " in k and k in key) or k in words:
+            return PART_PROGRAMS[k]
+    return fallback
+
+
+def assign_programs(piece: Piece) -> Piece:
+    """Set every track's program: MIDI files keep theirs; score parts are mapped by name."""
+    if Path(piece.name).suffix.lower() in MIDI_SUFFIXES:
+        return piece
+    for track in piece.music.tracks:
+        if not track.is_drum:
+            track.program = part_program(track.name, int(track.program))
+    return piece
+
+
+# -- encoded dataset (cached) -------------------------------------------------------------------
+def load_pieces_for(source: dict, resolution: int, cache_dir: Path) -> list[Piece]:
+    """Pieces of a data source: ``{"collections": [...]}`` (music21 corpus) or ``{"folder": path}``.
+    ``limit`` (optional) keeps the first N files of each collection (small caches for tests)."""
+    if source.get("folder"):
+        return load_folder(source["folder"], resolution, cache_dir)
+    collections = source.get("collections") or []
+    if not collections:
+        raise ConfigError("data: give either data.folder or a non-empty data.collections")
+    pieces: list[Piece] = []
+    limit = source.get("limit")
+    for name in collections:
+        if limit:
+            from gm_common.corpus import list_collection, load_pieces
+            from music21 import corpus
+
+            root = Path(str(corpus.getComposer("bach")[0])).parents[1]
+            pieces += load_pieces(list_collection(name)[: int(limit)], resolution, cache_dir, root=root)
+        else:
+            pieces += load_collection(name, resolution, cache_dir)
+    return pieces
+
+
+def encoded_dataset(
+    source: dict, encoding: Encoding, cache_dir: str | Path | None = None, min_notes: int = 50
+) -> dict[str, np.ndarray]:
+    """``{piece name: notes (N, 5)}`` of every usable piece of ``source`` (cached with its encoding)."""
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    spec = json.dumps(
+        {"v": DATA_CACHE_VERSION, "source": {k: str(v) for k, v in sorted(source.items())}, "enc": encoding.to_dict(),
+         "min": min_notes, "table": PART_PROGRAMS},
+        sort_keys=True,
+    )  # fmt: skip
+    key = hashlib.sha1(spec.encode()).hexdigest()[:16]
+    npz, enc_json = cache_dir / f"mmt-{key}.npz", cache_dir / f"mmt-{key}.encoding.json"
+    folder = source.get("folder")
+    if npz.exists() and enc_json.exists() and (not folder or npz.stat().st_mtime >= Path(folder).stat().st_mtime):
+        if Encoding.load(enc_json) == encoding:
+            with np.load(npz, allow_pickle=False) as data:
+                names = json.loads(str(data["names"]))
+                lengths = data["lengths"]
+                offsets = np.concatenate([[0], np.cumsum(lengths)])
+                return {n: data["notes"][offsets[i] : offsets[i + 1]] for i, n in enumerate(names)}
+    pieces = load_pieces_for(source, encoding.resolution, cache_dir)
+    out: dict[str, np.ndarray] = {}
+    for piece in pieces:
+        notes = extract_notes(assign_programs(piece).music, encoding)
+        if len(notes) >= min_notes:
+            out[piece.name] = notes
+    if not out:
+        where = folder or ", ".join(source.get("collections") or [])
+        raise InputFileError(Path(str(where)), f"no piece with at least {min_notes} encodable notes")
+    names = list(out)
+    with atomic_path(npz) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(
+                f,
+                notes=np.concatenate([out[n] for n in names]),
+                lengths=np.array([len(out[n]) for n in names], dtype=np.int64),
+                names=np.array(json.dumps(names)),
+            )
+    encoding.save(enc_json)
+    log.info("encoded %d pieces into %s", len(out), npz)
+    return out
+
+
+# -- training samples ---------------------------------------------------------------------------
+def make_sample(
+    notes: np.ndarray,
+    max_beat: int,
+    max_seq_len: int,
+    rng: np.random.Generator | None = None,
+    min_window_notes: int = 10,
+) -> np.ndarray:
+    """One code sequence from a piece's notes: with ``rng``, a random transposition (-5..+6, kept in
+    range) and a random window of ``max_beat`` beats; without, the first ``max_beat`` beats as is."""
+    notes = np.array(notes, dtype=np.int64, copy=True)
+    if rng is not None and len(notes):
+        lo = max(-5, -int(notes[:, 2].min()))
+        hi = min(6, 127 - int(notes[:, 2].max()))
+        notes[:, 2] += int(rng.integers(lo, hi + 1)) if hi >= lo else 0
+    last_beat = int(notes[:, 0].max()) if len(notes) else 0
+    start = 0
+    if last_beat >= max_beat and rng is not None:
+        for _ in range(10):
+            start = int(rng.integers(0, last_beat - max_beat + 2))
+            n_in = np.count_nonzero((notes[:, 0] >= start) & (notes[:, 0] < start + max_beat))
+            if n_in > min_window_notes:
+                break
+    notes = notes[(notes[:, 0] >= start) & (notes[:, 0] < start + max_beat)]
+    notes[:, 0] -= start
+    codes = codes_from_notes(notes)
+    if len(codes) > max_seq_len:
+        codes = np.concatenate([codes[: max_seq_len - 1], codes[-1:]])
+    return codes
+
+
+class MusicDataset(Dataset):
+    """Code sequences of pieces; random (augmented) samples when ``augment``."""
+
+    def __init__(self, pieces: list[np.ndarray], max_beat: int, max_seq_len: int, augment: bool, seed: int = 0):
+        self.pieces, self.max_beat, self.max_seq_len, self.augment, self.seed = pieces, max_beat, max_seq_len, augment, seed
+        self._rng: np.random.Generator | None = None
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        rng = None
+        if self.augment:
+            if self._rng is None:  # one generator per worker process, seeded by torch's per-worker seed
+                self._rng = np.random.default_rng(torch.initial_seed() % 2**32)
+            rng = self._rng
+        return torch.from_numpy(make_sample(self.pieces[i], self.max_beat, self.max_seq_len, rng))
+
+
+def collate(batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Pad to the longest sequence: ``x`` = rows[:-1], ``y`` = rows[1:] with padding = IGNORE_INDEX."""
+    length = max(len(s) for s in batch)
+    x = torch.zeros(len(batch), length - 1, 6, dtype=torch.long)
+    y = torch.full((len(batch), length - 1, 6), IGNORE_INDEX, dtype=torch.long)
+    for i, s in enumerate(batch):
+        x[i, : len(s) - 1] = s[:-1]
+        y[i, : len(s) - 1] = s[1:]
+    return {"x": x, "y": y}
+
+
+class MMTDataModule(L.LightningDataModule):
+    """Train/valid/test splits (8:1:1 by seed) of an encoded dataset."""
+
+    def __init__(
+        self,
+        encoding: Encoding,
+        source: dict,
+        max_beat: int = 256,
+        max_seq_len: int = 1024,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        seed: int = 0,
+        cache_dir: str | None = None,
+        min_notes: int = 50,
+    ):
+        super().__init__()
+        if max_beat > encoding.max_beat:
+            raise ConfigError(f"data.max_beat={max_beat} exceeds the encoding's max_beat={encoding.max_beat}")
+        self.encoding, self.source = encoding, dict(source)
+        self.max_beat, self.max_seq_len, self.batch_size = max_beat, max_seq_len, batch_size
+        self.num_workers, self.seed, self.cache_dir, self.min_notes = num_workers, seed, cache_dir, min_notes
+        self.pieces: dict[str, np.ndarray] | None = None
+        self.splits: dict[str, list[str]] = {}
+
+    def prepare_data(self) -> None:
+        encoded_dataset(self.source, self.encoding, self.cache_dir, self.min_notes)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.pieces is None:
+            self.pieces = encoded_dataset(self.source, self.encoding, self.cache_dir, self.min_notes)
+            self.splits = split_811(list(self.pieces), self.seed)
+            if not self.splits["train"]:
+                raise ConfigError(f"data: too few pieces ({len(self.pieces)}) for a train/valid/test split")
+
+    def dataset(self, split: str, augment: bool) -> MusicDataset:
+        self.setup()
+        assert self.pieces is not None
+        return MusicDataset([self.pieces[n] for n in self.splits[split]], self.max_beat, self.max_seq_len, augment)
+
+    def _loader(self, split: str, augment: bool, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            self.dataset(split, augment),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            collate_fn=collate,
+            persistent_workers=self.num_workers > 0,
+            drop_last=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True, True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("valid", False, False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False, False)

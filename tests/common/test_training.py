@@ -1,0 +1,55 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gm_common.checkpoint import load_checkpoint, resolve_resume
+from gm_common.errors import CheckpointError
+
+SCRIPT = Path(__file__).with_name("tiny_lightning.py")
+
+
+def _train(run_dir: Path, *args: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--run-dir", str(run_dir), *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_single_cpu_trains_saves_config_and_resumes(tmp_path):
+    _train(tmp_path, "--trainer", "cpu", "--max-steps", "8")  # one epoch of 8 batches, then validation
+    ckpt_dir = tmp_path / "checkpoints"
+    assert (ckpt_dir / "last.ckpt").is_file() and (ckpt_dir / "best.ckpt").is_file()
+    saved = yaml.safe_load((ckpt_dir / "config.yaml").read_text())
+    assert saved["trainer"]["accelerator"] == "cpu" and saved["trainer"]["max_steps"] == 8
+    state = load_checkpoint(ckpt_dir / "last.ckpt")  # weights_only=True
+    assert state["global_step"] == 8
+    assert (tmp_path / "logs" / "metrics.csv").is_file()
+
+    _train(tmp_path, "--trainer", "cpu", "--max-steps", "12", "--ckpt-path", "last")
+    assert json.loads((tmp_path / "rank0.json").read_text())["global_step"] == 12
+    assert load_checkpoint(ckpt_dir / "last.ckpt")["global_step"] == 12
+
+
+def test_ddp_on_cpu_two_processes(tmp_path):
+    _train(tmp_path, "--trainer", "ddp_cpu", "--max-steps", "4")  # 4 batches per rank = one epoch
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert all(r["world_size"] == 2 and r["global_step"] == 4 for r in ranks)
+    assert ranks[0]["checksum"] == pytest.approx(ranks[1]["checksum"], abs=1e-9)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["best.ckpt", "config.yaml", "last.ckpt"]
+
+
+def test_resume_paths(tmp_path):
+    assert resolve_resume(None, tmp_path) is None
+    assert resolve_resume("last", tmp_path) is None  # nothing to resume yet: a fresh run
+    with pytest.raises(CheckpointError, match="not found"):
+        resolve_resume(tmp_path / "nope.ckpt", tmp_path)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nope.ckpt")
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="cannot load"):
+        load_checkpoint(bad)

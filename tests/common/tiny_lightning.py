@@ -1,0 +1,71 @@
+"""A tiny LightningModule trained through gm_common.training; run as a script by the tests (DDP needs
+its own processes). Writes ``rank<R>.json`` with the step reached and a checksum of the weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from torch.utils.data import DataLoader, TensorDataset
+
+from gm_common.checkpoint import resolve_resume
+from gm_common.seed import seed_everything
+from gm_common.training import build_trainer
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+class Tiny(L.LightningModule):
+    def __init__(self, lr: float = 0.05):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = torch.nn.Linear(4, 1)
+
+    def _loss(self, batch):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.net(x), y)
+
+    def training_step(self, batch, _):
+        loss = self._loss(batch)
+        self.log("train/loss", loss)
+        return loss
+
+    def validation_step(self, batch, _):
+        self.log("val/loss", self._loss(batch), sync_dist=True)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+
+
+def loaders() -> tuple[DataLoader, DataLoader]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 4, generator=g)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
+    return DataLoader(TensorDataset(x, y), batch_size=8), DataLoader(TensorDataset(x[:16], y[:16]), batch_size=8)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trainer", default="cpu")
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--max-steps", type=int, default=4)
+    ap.add_argument("--ckpt-path", default=None)
+    args = ap.parse_args()
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose(overrides=[f"+trainer={args.trainer}", f"trainer.max_steps={args.max_steps}", "trainer.log_every_n_steps=1"])
+    seed_everything(0)
+    model = Tiny()
+    trainer = build_trainer(cfg.trainer, args.run_dir, config=cfg)
+    train, valid = loaders()
+    trainer.fit(model, train, valid, ckpt_path=resolve_resume(args.ckpt_path, args.run_dir), weights_only=True)
+    checksum = float(sum(p.detach().double().sum() for p in model.parameters()))
+    out = Path(args.run_dir) / f"rank{trainer.global_rank}.json"
+    out.write_text(json.dumps({"global_step": trainer.global_step, "checksum": checksum, "world_size": trainer.world_size}))
+
+
+if __name__ == "__main__":
+    main()
