@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v fluidsynth >/dev/null 2>&1 || need_apt+=(fluidsynth)
 ls /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2 >/dev/null 2>&1 || need_apt+=(timgm6mb-soundfont)
+# Headless Chromium: the test that opens outputs/demo/index.html and checks every file on it loads.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo ">> installing system packages: ${need_apt[*]}"
@@ -14,7 +16,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
   else
     echo "!! missing system packages: ${need_apt[*]}"
-    echo "!! install them (e.g. 'sudo apt-get install ${need_apt[*]}'); audio rendering is unavailable until then."
+    echo "!! install them (e.g. 'sudo apt-get install ${need_apt[*]}'); until then audio rendering"
+    echo "!! (fluidsynth, soundfont) or the demo-page browser test (chromium) are skipped."
   fi
 fi
 

@@ -66,7 +66,33 @@ def write_index(root: str | Path = "outputs/demo") -> Path:
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%;display:block;margin:4px 0}}
 audio{{display:block;margin:4px 0}} pre{{background:#f4f4f4;padding:6px}} .item{{border-top:1px solid #ddd;padding:6px 0}}</style>
 </head><body><h1>Demo outputs</h1>
+<p id="load-status">checking media...</p>
 {body}
+<script>
+// Mark every image and audio element as loaded or broken, and sum up at the top of the page.
+const media = [...document.querySelectorAll("img, audio")];
+let pending = media.length;
+function done(el, ok) {{
+  if (el.dataset.status) return;
+  el.dataset.status = ok ? "ok" : "error";
+  if (--pending === 0) {{
+    const bad = media.filter(m => m.dataset.status !== "ok").map(m => m.getAttribute("src"));
+    document.getElementById("load-status").textContent =
+      bad.length ? "BROKEN: " + bad.join(", ") : "all " + media.length + " media files loaded";
+  }}
+}}
+for (const el of media) {{
+  if (el.tagName === "IMG") {{
+    if (el.complete) done(el, el.naturalWidth > 0);
+    el.addEventListener("load", () => done(el, el.naturalWidth > 0));
+  }} else {{
+    if (el.readyState >= 1) done(el, el.duration > 0);
+    el.addEventListener("loadedmetadata", () => done(el, el.duration > 0));
+  }}
+  el.addEventListener("error", () => done(el, false));
+}}
+if (media.length === 0) document.getElementById("load-status").textContent = "no media";
+</script>
 </body></html>
 """
     return atomic_write_text(root / "index.html", page)
