@@ -15,6 +15,7 @@ from pathlib import Path
 
 import muspy
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from gm_common.errors import ConfigError, InputFileError
@@ -132,14 +133,40 @@ def load_pieces(
 ) -> list[Piece]:
     """Read ``paths`` at ``resolution`` into Pieces, through an on-disk cache keyed by the file list.
 
-    Unreadable files are skipped and reported (a warning with the count and first reasons).
+    Unreadable files are skipped and reported (a warning with the count and first reasons). Under
+    DDP (called after the process group exists, e.g. in ``LightningDataModule.setup``) the cache is built
+    once per node by local rank 0 and read by the other ranks.
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache = cache_dir / f"pieces-{_cache_key(paths, resolution)}"
     npz, js = cache.with_suffix(".npz"), cache.with_suffix(".json")
+    local_rank = _distributed_local_rank()
+    if local_rank:  # under DDP, only local rank 0 of each node converts; the others wait and read
+        torch.distributed.barrier()
     if npz.exists() and js.exists():
-        with np.load(npz) as data:
-            return _decode(dict(data), json.loads(js.read_text()))
+        pieces = _decode_file(npz, js)
+    else:
+        pieces = _convert(paths, resolution, root, desc, npz, js)
+    if local_rank == 0:
+        torch.distributed.barrier()
+    return pieces
+
+
+def _distributed_local_rank() -> int | None:
+    """This process's local rank when a multi-process group is running, else None."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return None
+    if torch.distributed.get_world_size() < 2:
+        return None
+    return int(os.environ.get("LOCAL_RANK", torch.distributed.get_rank()))
+
+
+def _decode_file(npz: Path, js: Path) -> list[Piece]:
+    with np.load(npz) as data:
+        return _decode(dict(data), json.loads(js.read_text()))
+
+
+def _convert(paths: list[Path], resolution: int, root: Path | None, desc: str, npz: Path, js: Path) -> list[Piece]:
     pieces, failures = [], []
     for path in tqdm(paths, desc=desc, unit="file", mininterval=1.0):
         try:

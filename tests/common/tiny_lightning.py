@@ -12,6 +12,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, TensorDataset
 
+import gm_common.corpus as corpus
 from gm_common.checkpoint import resolve_resume
 from gm_common.seed import seed_everything
 from gm_common.training import build_trainer
@@ -19,11 +20,27 @@ from gm_common.training import build_trainer
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
+PARSED: list[str] = []
+
+
+def _counting_reader(path, *args, **kwargs):
+    PARSED.append(str(path))
+    return _read_music(path, *args, **kwargs)
+
+
+_read_music = corpus.read_music
+corpus.read_music = _counting_reader
+
+
 class Tiny(L.LightningModule):
-    def __init__(self, lr: float = 0.05):
+    def __init__(self, lr: float = 0.05, corpus_cache: str | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.net = torch.nn.Linear(4, 1)
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.corpus_cache:  # every rank loads the data after the process group exists
+            corpus.load_pieces(corpus.list_collection("bach_chorales")[:3], 12, self.hparams.corpus_cache)
 
     def _loss(self, batch):
         x, y = batch
@@ -54,17 +71,18 @@ def main() -> None:
     ap.add_argument("--run-dir", required=True)
     ap.add_argument("--max-steps", type=int, default=4)
     ap.add_argument("--ckpt-path", default=None)
+    ap.add_argument("--corpus-cache", default=None)
     args = ap.parse_args()
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose(overrides=[f"+trainer={args.trainer}", f"trainer.max_steps={args.max_steps}", "trainer.log_every_n_steps=1"])
     seed_everything(0)
-    model = Tiny()
+    model = Tiny(corpus_cache=args.corpus_cache)
     trainer = build_trainer(cfg.trainer, args.run_dir, config=cfg)
     train, valid = loaders()
     trainer.fit(model, train, valid, ckpt_path=resolve_resume(args.ckpt_path, args.run_dir), weights_only=True)
     checksum = float(sum(p.detach().double().sum() for p in model.parameters()))
     out = Path(args.run_dir) / f"rank{trainer.global_rank}.json"
-    out.write_text(json.dumps({"global_step": trainer.global_step, "checksum": checksum, "world_size": trainer.world_size}))
+    out.write_text(json.dumps({"global_step": trainer.global_step, "checksum": checksum, "world_size": trainer.world_size, "parsed": len(PARSED)}))
 
 
 if __name__ == "__main__":
