@@ -1,9 +1,11 @@
 """Build a Lightning Trainer from a Hydra ``trainer`` config, with the project's standard callbacks:
-checkpoints (best + last, resumable), the full resolved config saved beside them, CSV and TensorBoard
+checkpoints (best by the monitored metric + last = latest state, resumable), the full resolved config saved beside them, CSV and TensorBoard
 logs, a progress bar, and optional early stopping."""
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,32 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from gm_common.files import atomic_write_text
+
+
+class SaveLast(Callback):
+    """Keep ``last.ckpt`` = the latest state (model, optimizer, loops), written after every validation and
+    at the end of training (a step or time limit included). Lightning 2.6's ``save_last`` only rewrites
+    it when the monitored metric improves, so a resumed run would restart from the best step instead."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._saved_step = -1
+
+    def _save(self, trainer: L.Trainer) -> None:
+        if trainer.sanity_checking or trainer.state.fn != "fit" or trainer.global_step in (0, self._saved_step):
+            return
+        self._saved_step = trainer.global_step
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        trainer.save_checkpoint(tmp)  # collective call; rank 0 writes
+        if trainer.is_global_zero:
+            os.replace(tmp, self.path)
+        trainer.strategy.barrier("save_last")
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._save(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._save(trainer)
 
 
 class SaveConfig(Callback):
@@ -47,14 +75,8 @@ def build_trainer(
     if isinstance(kwargs.get("strategy"), dict):
         kwargs["strategy"] = instantiate(kwargs["strategy"])
     callbacks: list[Callback] = [
-        ModelCheckpoint(
-            dirpath=ckpt_dir,
-            filename="best",
-            monitor=monitor,
-            mode=mode,
-            save_top_k=1 if monitor else 0,
-            save_last=True,
-        ),
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1 if monitor else 0),
+        SaveLast(ckpt_dir / "last.ckpt"),
         TQDMProgressBar(refresh_rate=max(1, int(kwargs.pop("progress_refresh_rate", 10)))),
         LearningRateMonitor(logging_interval="step"),
     ]
@@ -64,4 +86,6 @@ def build_trainer(
         callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping_patience))
     callbacks += extra_callbacks or []
     loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
+    # config.yaml is written into checkpoints/ first, and a resumed run finds its own checkpoints there.
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     return L.Trainer(default_root_dir=run_dir, callbacks=callbacks, logger=loggers, **kwargs)

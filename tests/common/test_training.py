@@ -34,6 +34,13 @@ def test_single_cpu_trains_saves_config_and_resumes(tmp_path):
     assert load_checkpoint(ckpt_dir / "last.ckpt")["global_step"] == 12
 
 
+def test_last_checkpoint_is_the_latest_step_even_without_improvement(tmp_path):
+    # lr=0: the validation loss never improves, and training stops mid-epoch at its step limit.
+    _train(tmp_path, "--trainer", "cpu", "--max-steps", "20", "--lr", "0")
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 20
+    assert load_checkpoint(tmp_path / "checkpoints" / "best.ckpt")["global_step"] == 8
+
+
 def test_ddp_on_cpu_two_processes(tmp_path):
     cache = tmp_path / "cache"
     _train(tmp_path, "--trainer", "ddp_cpu", "--max-steps", "4", "--corpus-cache", str(cache))  # 4 batches per rank = one epoch

@@ -72,11 +72,12 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=4)
     ap.add_argument("--ckpt-path", default=None)
     ap.add_argument("--corpus-cache", default=None)
+    ap.add_argument("--lr", type=float, default=0.05)
     args = ap.parse_args()
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose(overrides=[f"+trainer={args.trainer}", f"trainer.max_steps={args.max_steps}", "trainer.log_every_n_steps=1"])
     seed_everything(0)
-    model = Tiny(corpus_cache=args.corpus_cache)
+    model = Tiny(lr=args.lr, corpus_cache=args.corpus_cache)
     trainer = build_trainer(cfg.trainer, args.run_dir, config=cfg)
     train, valid = loaders()
     trainer.fit(model, train, valid, ckpt_path=resolve_resume(args.ckpt_path, args.run_dir), weights_only=True)
