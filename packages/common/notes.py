@@ -94,7 +94,8 @@ def read_music(
 ) -> muspy.Music:
     """Read a MIDI, MusicXML (.mxl/.xml/.musicxml) or ABC file as ``muspy.Music``.
 
-    ``resolution`` (ticks per quarter note), when given, re-quantises all times and durations.
+    ``resolution`` (ticks per quarter note), when given, re-quantises all times and durations
+    (a note never gets shorter than one tick).
     Empty tracks are removed; a file with no notes (or only drums, unless allowed) is an error.
     """
     path = Path(path)
@@ -113,7 +114,8 @@ def read_music(
     if resolution is not None and music.resolution != resolution:
         music.adjust_resolution(resolution)
     for track in music.tracks:
-        track.notes = [n for n in track.notes if n.duration > 0] if resolution is not None else track.notes
+        for note in track.notes:  # grace notes and notes shorter than a tick keep one tick
+            note.duration = max(1, note.duration)
     music.tracks = [t for t in music.tracks if len(t.notes) > 0]
     if not music.tracks:
         raise InputFileError(path, "file contains no notes")

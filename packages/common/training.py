@@ -83,7 +83,11 @@ def build_trainer(
     if config is not None:
         callbacks.append(SaveConfig(config, ckpt_dir))
     if early_stopping_patience and monitor:
-        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping_patience))
+        # Checked after validation (not at epoch end): validation may run mid-epoch, and a run resumed
+        # mid-epoch has no validation metric yet at its first epoch end.
+        callbacks.append(
+            EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping_patience, check_on_train_epoch_end=False, strict=False)
+        )
     callbacks += extra_callbacks or []
     loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
     # config.yaml is written into checkpoints/ first, and a resumed run finds its own checkpoints there.
