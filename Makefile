@@ -13,6 +13,10 @@ setup: $(STAMP)
 ## Run the main job of every toolkit on the embedded default data (outputs/demo/).
 demo: $(STAMP)
 	$(PY) -m gm_common.demo
+	$(PY) -m mmt.demo
+	$(PY) -m arranger.demo
+	$(PY) -m clipsonic.demo
+	$(PY) -m gm_common.report outputs/demo
 
 ## The default test suite (slow tests excluded).
 test: $(STAMP)

@@ -4,15 +4,16 @@
 - ``zone``: part k owns a pitch range; boundaries are non-increasing in label order (part 0 highest) and
   fitted by dynamic programming to maximise training accuracy. ``zone_oracle`` fits them on each test
   piece itself (an upper bound for any zone rule).
-- ``closest_pitch``: uses entry hints: a part entering at an onset takes the highest unassigned note of
-  that onset (parts enter in label order); every other note goes to the entered part whose last pitch is
-  closest. ``mono`` adds the constraint of one sounding note per part (a part still sounding is skipped
-  when another entered part is free).
+- ``closest_pitch``: uses entry hints: a part entering at an onset takes the note of that onset whose
+  pitch rank equals the part's rank among the sounding parts (labels run high to low); every other note goes to the entered part whose last pitch is
+  closest. ``mono`` adds the constraint of one sounding note per part: an onset's notes are matched to
+  the entered parts that are not sounding, minimising the total pitch distance (optimal assignment).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from arranger.features import entry_hints
 
@@ -72,21 +73,36 @@ def closest_pitch(notes: np.ndarray, entry: np.ndarray, mono: bool = False) -> n
         group = sorted(range(i, j), key=lambda q: -pitch[q])
         entering = [p for p in range(k) if entry[i, p] == 0 and np.isnan(last_pitch[p])]
         taken: set[int] = set()
-        rest = []
-        for q in group:
-            if entering:
-                part = entering.pop(0)
+        rest = list(group)
+        if entering:
+            # Parts are in label order = high to low; an entering part takes the note of the same rank
+            # among this onset's notes as its rank among the parts sounding from now on.
+            present = sorted(set(entering) | {p for p in range(k) if not np.isnan(last_pitch[p]) and entry[i, p] > 0})
+            for part in entering:
+                if not rest:
+                    break
+                rank = min(present.index(part), len(group) - 1)
+                q = group[rank] if group[rank] in rest else rest[0]
                 out[q] = part
                 taken.add(part)
-            else:
-                rest.append(q)
+                rest.remove(q)
+        if mono and rest:
+            # one sounding note per part: match this onset's notes to the free entered parts with the
+            # least total pitch distance (optimal assignment); notes left over go to the closest part
+            active = [p for p in range(k) if entry[i, p] >= 0 and not np.isnan(last_pitch[p])]
+            free = [p for p in active if busy_until[p] <= time[i] and p not in taken]
+            if free:
+                cost = np.abs(pitch[rest][:, None] - last_pitch[free][None, :])
+                rows, cols = linear_sum_assignment(cost)
+                for r, c in zip(rows, cols):
+                    out[rest[r]] = free[c]
+                    taken.add(free[c])
+                done = {rest[r] for r in rows}
+                rest = [q for q in rest if q not in done]
         for q in rest:
             active = [p for p in range(k) if entry[q, p] >= 0 and not np.isnan(last_pitch[p])] or [
                 p for p in range(k) if entry[q, p] >= 0
             ] or list(range(k))
-            if mono:
-                free = [p for p in active if busy_until[p] <= time[q] and p not in taken]
-                active = free or active
             dist = [abs(pitch[q] - last_pitch[p]) if not np.isnan(last_pitch[p]) else 1e3 for p in active]
             out[q] = active[int(np.argmin(dist))]
             taken.add(out[q])

@@ -6,8 +6,10 @@ source track to a part:
 - ``bach``: music21 Bach chorales; a track is a part when the first word of its name is Soprano, Alto,
   Tenor or Bass (case-insensitive). A piece is kept only when each of the four parts is matched by
   exactly one track; every other track (horns, trumpets, continuo...) is dropped.
-- ``quartets``: music21 string quartets (Beethoven, Mozart, Haydn); names Violin I/1, Violin II/2, Viola,
-  Violoncello/Cello. Kept when each part is matched by exactly one track; other tracks dropped.
+- ``quartets``: music21 string quartets (Beethoven, Mozart, Haydn). Part names in these files are
+  unreliable (many movements name two or all four staves "Violin I"), so the rule is the score order:
+  a piece with exactly four non-drum tracks maps them, in order, to Violin 1, Violin 2, Viola, Cello;
+  other pieces are dropped.
 - ``game``: a user folder of NES-MDB-style MIDI files; program 80 -> Pulse 1, 81 -> Pulse 2,
   38/39 -> Triangle (or track names p1/p2/tr); noise tracks are drums.
 - ``pop``: a user folder of Lakh-style MIDI files; programs 0-7 Piano, 24-31 Guitar, 32-39 Bass,
@@ -76,7 +78,7 @@ def track_label(spec: DatasetSpec, name: str, program: int, is_drum: bool) -> in
     first = n.split(" ")[0] if n else ""
     if spec.name == "bach":
         return {"soprano": 0, "alto": 1, "tenor": 2, "bass": 3}.get(first)
-    if spec.name == "quartets":
+    if spec.name == "quartets":  # by score order, see piece_to_example; names only as a fallback
         if re.fullmatch(r"(violin|vln\.?|vn\.?) ?(i|1)", n):
             return 0
         if re.fullmatch(r"(violin|vln\.?|vn\.?) ?(ii|2)", n):
@@ -130,12 +132,16 @@ def piece_to_example(spec: DatasetSpec, piece: Piece) -> Example | None:
     """Map a piece's tracks to parts; None when the piece does not fit the dataset's rule."""
     music = piece.music
     rows, drums, seen = [], [], []
+    pitched = [t for t in music.tracks if not t.is_drum]
+    by_order = spec.name == "quartets"
+    if by_order and len(pitched) != len(spec.labels):
+        return None
     for track in music.tracks:
         arr = np.array([(n.time, n.pitch, n.duration, n.velocity) for n in track.notes], dtype=np.int64).reshape(-1, 4)
         if track.is_drum:
             drums.append(arr)
             continue
-        label = track_label(spec, track.name, track.program, track.is_drum)
+        label = pitched.index(track) if by_order else track_label(spec, track.name, track.program, track.is_drum)
         if label is None:
             continue
         seen.append(label)

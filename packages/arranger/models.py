@@ -7,6 +7,7 @@ Input embedding (paper): pitch (129 -> 16), position (24 -> 16), beat (sinusoida
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
@@ -51,32 +52,42 @@ class NoteEmbedding(nn.Module):
 
 
 class LSTMNet(nn.Module):
-    """Stacked (Bi)LSTM with LayerNorm and dropout after each layer."""
+    """Stacked (Bi)LSTM with LayerNorm and dropout after each layer. The backward direction of a BiLSTM
+    runs on each sequence reversed within its own length, so padding never reaches real notes."""
 
     def __init__(self, n_parts: int, hidden: int = 128, layers: int = 3, dropout: float = 0.2, bidirectional: bool = False, **emb):
         super().__init__()
         self.embed = NoteEmbedding(n_parts, **emb)
         self.bidirectional = bidirectional
         width = hidden * (2 if bidirectional else 1)
-        self.lstms = nn.ModuleList(
-            nn.LSTM(self.embed.dim if i == 0 else width, hidden, batch_first=True, bidirectional=bidirectional)
-            for i in range(layers)
+        self.lstms = nn.ModuleList(nn.LSTM(self.embed.dim if i == 0 else width, hidden, batch_first=True) for i in range(layers))
+        self.lstms_bwd = (
+            nn.ModuleList(nn.LSTM(self.embed.dim if i == 0 else width, hidden, batch_first=True) for i in range(layers))
+            if bidirectional else None
         )
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(width, n_parts)
 
+    @staticmethod
+    def _reverse_index(mask: torch.Tensor) -> torch.Tensor:
+        """(B, N) index that reverses each row's first len positions and leaves the padding in place."""
+        n = mask.shape[1]
+        lengths = mask.sum(1, keepdim=True)
+        t = torch.arange(n, device=mask.device).unsqueeze(0)
+        return torch.where(t < lengths, lengths - 1 - t, t)
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x = self.embed(batch)
-        mask = batch["mask"]
-        lengths = mask.sum(1).cpu()
-        for lstm, norm in zip(self.lstms, self.norms):
-            if self.bidirectional:  # packed, so the backward direction starts at each sequence's real end
-                packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True, enforce_sorted=False)
-                y, _ = lstm(packed)
-                y, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])
-            else:
-                y, _ = lstm(x)
+        rev = None
+        if self.bidirectional:
+            rev = self._reverse_index(batch["mask"]).unsqueeze(-1)
+        for i, (lstm, norm) in enumerate(zip(self.lstms, self.norms)):
+            y, _ = lstm(x)
+            if rev is not None:
+                xr = torch.gather(x, 1, rev.expand(-1, -1, x.shape[-1]))
+                yr, _ = self.lstms_bwd[i](xr)
+                y = torch.cat([y, torch.gather(yr, 1, rev.expand(-1, -1, yr.shape[-1]))], -1)
             x = self.dropout(norm(y))
         return self.out(x)
 
@@ -112,7 +123,7 @@ class TransformerNet(nn.Module):
         x = x + sinusoid(idx, self.d_model)
         attn = None
         if self.causal:
-            attn = torch.triu(torch.full((n, n), float("-inf"), device=x.device), diagonal=1)
+            attn = torch.triu(torch.ones(n, n, dtype=torch.bool, device=x.device), diagonal=1)  # True = masked
         pad = ~batch["mask"]
         y = self.encoder(x, mask=attn, src_key_padding_mask=pad, is_causal=False)
         return self.out(y)
@@ -204,12 +215,13 @@ def build_net(cfg: dict, n_parts: int) -> nn.Module:
     cfg = dict(cfg)
     kind = cfg.pop("kind")
     emb = {k: bool(cfg.pop(k, False)) for k in ("use_duration", "use_entry", "use_pitch_hint")}
-    for k in ("name", "online", "lr", "batch_size", "crop", "patience", "transpose"):
-        cfg.pop(k, None)
-    if kind in ("lstm", "bilstm"):
-        return LSTMNet(n_parts, bidirectional=kind == "bilstm", **cfg, **emb)
-    if kind in ("transformer_dec", "transformer_enc"):
-        return TransformerNet(n_parts, causal=kind == "transformer_dec", **cfg, **emb)
-    if kind == "mlp":
-        return MLPNet(n_parts, **cfg, **emb)
+    classes = {"lstm": LSTMNet, "bilstm": LSTMNet, "transformer_dec": TransformerNet, "transformer_enc": TransformerNet, "mlp": MLPNet}
+    if kind in classes:
+        allowed = set(inspect.signature(classes[kind].__init__).parameters) - {"self", "n_parts", "emb", "bidirectional", "causal"}
+        sizes = {k: v for k, v in cfg.items() if k in allowed}  # other keys (name, ...) are not net sizes
+        if kind in ("lstm", "bilstm"):
+            sizes["bidirectional"] = kind == "bilstm"
+        elif kind.startswith("transformer"):
+            sizes["causal"] = kind == "transformer_dec"
+        return classes[kind](n_parts, **sizes, **emb)
     raise ConfigError(f"unknown model kind {kind!r}; valid: {', '.join(sorted(NETS))}")

@@ -131,10 +131,15 @@ def encoded_dataset(
          "min": min_notes, "table": PART_PROGRAMS},
         sort_keys=True,
     )  # fmt: skip
+    folder = source.get("folder")
+    if folder:  # a user folder: the key also covers its files (names, sizes, times)
+        from gm_common.corpus import list_music_files
+
+        stats = [(str(p), p.stat().st_size, int(p.stat().st_mtime)) for p in list_music_files(folder)]
+        spec += json.dumps(stats)
     key = hashlib.sha1(spec.encode()).hexdigest()[:16]
     npz, enc_json = cache_dir / f"mmt-{key}.npz", cache_dir / f"mmt-{key}.encoding.json"
-    folder = source.get("folder")
-    if npz.exists() and enc_json.exists() and (not folder or npz.stat().st_mtime >= Path(folder).stat().st_mtime):
+    if npz.exists() and enc_json.exists():
         if Encoding.load(enc_json) == encoding:
             with np.load(npz, allow_pickle=False) as data:
                 names = json.loads(str(data["names"]))
@@ -231,7 +236,9 @@ class MMTDataModule(L.LightningDataModule):
     def __init__(
         self,
         encoding: Encoding,
-        source: dict,
+        collections: list[str] | None = None,
+        folder: str | None = None,
+        limit: int | None = None,
         max_beat: int = 256,
         max_seq_len: int = 1024,
         batch_size: int = 8,
@@ -243,7 +250,8 @@ class MMTDataModule(L.LightningDataModule):
         super().__init__()
         if max_beat > encoding.max_beat:
             raise ConfigError(f"data.max_beat={max_beat} exceeds the encoding's max_beat={encoding.max_beat}")
-        self.encoding, self.source = encoding, dict(source)
+        self.encoding = encoding
+        self.source = {"collections": list(collections or []), "folder": folder, "limit": limit}
         self.max_beat, self.max_seq_len, self.batch_size = max_beat, max_seq_len, batch_size
         self.num_workers, self.seed, self.cache_dir, self.min_notes = num_workers, seed, cache_dir, min_notes
         self.pieces: dict[str, np.ndarray] | None = None

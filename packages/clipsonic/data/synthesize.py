@@ -297,9 +297,13 @@ def synthesize(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from clipsonic._cli import compose
+    from clipsonic._cli import cli, compose
 
-    cfg = compose("synthesize", argv)
+    cli(_main)(compose("synthesize", argv))
+
+
+def _main(cfg) -> None:
+
     out = synthesize(
         cfg.out_dir, cfg.videos_per_class, cfg.caption_images, cfg.image_size, cfg.fps, cfg.seconds,
         cfg.sample_rate, tuple(cfg.split), cfg.seed, cfg.overwrite,

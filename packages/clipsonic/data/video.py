@@ -11,10 +11,15 @@ from gm_common.errors import InputFileError
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 
 
-def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000) -> tuple[np.ndarray, np.ndarray]:
+class _Done(Exception):
+    """Internal: stop decoding early (frames only)."""
+
+
+def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000, require_audio: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Return (frames uint8 [n, H, W, 3] picked uniformly over the clip, mono float32 audio at ``sample_rate``).
 
-    Raises InputFileError for a missing or corrupt file, a video without frames or without an audio track.
+    Raises InputFileError for a missing or corrupt file, a video without frames or (when ``require_audio``)
+    without an audio track; without ``require_audio`` the audio is None.
     """
     import av
 
@@ -29,10 +34,13 @@ def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000) ->
         with container:
             if not container.streams.video:
                 raise InputFileError(path, "video has no frames (no video stream)")
-            if not container.streams.audio:
+            if require_audio and not container.streams.audio:
                 raise InputFileError(path, "video has no audio track")
             try:
                 frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+                if not require_audio:
+                    chunks = None
+                    raise _Done
                 container.seek(0)
                 resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
                 chunks = []
@@ -41,6 +49,8 @@ def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000) ->
                         chunks.append(out.to_ndarray().reshape(-1))
                 for out in resampler.resample(None):
                     chunks.append(out.to_ndarray().reshape(-1))
+            except _Done:
+                pass
             except InputFileError:
                 raise
             except Exception as err:
@@ -51,11 +61,14 @@ def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000) ->
         raise InputFileError(path, f"cannot read video: {err}") from err
     if not frames:
         raise InputFileError(path, "video has no frames")
+    idx = np.linspace(0, len(frames) - 1, n_frames).round().astype(int) if n_frames > 1 else [len(frames) // 2]
+    picked = np.stack([frames[i] for i in idx])
+    if chunks is None:
+        return picked, None
     audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     if audio.size == 0:
         raise InputFileError(path, "video has an empty audio track")
-    idx = np.linspace(0, len(frames) - 1, n_frames).round().astype(int) if n_frames > 1 else [len(frames) // 2]
-    return np.stack([frames[i] for i in idx]), audio
+    return picked, audio
 
 
 def list_videos(folder: str | Path) -> list[Path]:

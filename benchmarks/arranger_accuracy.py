@@ -1,0 +1,100 @@
+"""Accuracy of every arranger model on the embedded datasets (the paper's Table 2, test split, full-length
+pieces), each learned model trained on the CPU within a time budget.
+
+    .venv/bin/python benchmarks/arranger_accuracy.py --datasets bach --models lstm bilstm zone closest_pitch
+    .venv/bin/python benchmarks/arranger_accuracy.py --collect      # only gather finished runs
+
+Runs go to outputs/arranger/runs/<dataset>_<model>/; the table is printed and written to
+benchmarks/results/arranger_accuracy.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "packages"))
+
+from arranger.baselines import BASELINES  # noqa: E402
+from arranger.evaluate import format_table  # noqa: E402
+
+PAPER = {  # accuracy %, Bach / string quartets (REFERENCE.md section 2)
+    "zone": (73.14, 58.85), "mlp": (81.63, 29.85), "lstm": (93.02, 67.43), "transformer_dec": (91.51, 57.03),
+    "bilstm": (97.13, 74.38), "transformer_enc": (96.81, 58.86), "closest_pitch": (68.87, 50.69),
+    "bilstm_entry": (97.39, 71.51), "lstm_duration": (96.17, 66.96),
+}
+ALL_MODELS = ["most_common", "zone", "zone_oracle", "closest_pitch", "closest_pitch_mono", "lstm", "bilstm",
+              "lstm_duration", "bilstm_entry", "transformer_dec", "transformer_enc", "mlp"]
+
+
+def run_one(dataset: str, model: str, minutes: float, patience: int, runs_root: Path, log_dir: Path) -> None:
+    run_dir = runs_root / f"{dataset}_{model}"
+    if (run_dir / "test_metrics.json").is_file():
+        print(f"[skip] {dataset}/{model}: already done", flush=True)
+        return
+    cmd = [sys.executable, "-m", "arranger.train", f"model={model}", f"data={dataset}", f"run_dir={run_dir}",
+           "trainer.progress_refresh_rate=200"]
+    if model not in BASELINES:
+        hh, mm = divmod(int(minutes), 60)
+        cmd += [f"trainer.max_time=00:{hh:02d}:{mm:02d}:00", f"train.patience={patience}", "ckpt_path=last"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    t0 = time.time()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{dataset}_{model}.log", "w") as log:
+        rc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+    print(f"[done] {dataset}/{model}: rc={rc} in {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+def collect(datasets: list[str], runs_root: Path) -> dict:
+    results: dict[str, dict[str, dict]] = {}
+    for f in sorted(runs_root.glob("*_*/test_metrics.json")):
+        r = json.loads(f.read_text())
+        if r["dataset"] in datasets:
+            csv = f.parent / "logs" / "metrics.csv"
+            if csv.is_file():
+                lines = csv.read_text().splitlines()
+                r["train_steps"] = max((int(row.split(",")[lines[0].split(",").index("step")]) for row in lines[1:] if row), default=0)
+            r["train_minutes"] = round((f.stat().st_mtime - (f.parent / "checkpoints" / "config.yaml").stat().st_mtime) / 60, 1) if (f.parent / "checkpoints" / "config.yaml").is_file() else None
+            results.setdefault(r["model"], {})[r["dataset"]] = r
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", nargs="+", default=["bach", "quartets"])
+    ap.add_argument("--models", nargs="+", default=ALL_MODELS)
+    ap.add_argument("--minutes", type=float, default=25, help="training time budget per learned model")
+    ap.add_argument("--patience", type=int, default=20, help="early-stopping patience (validation epochs)")
+    ap.add_argument("--parallel", type=int, default=2, help="runs at once (each on one CPU thread)")
+    ap.add_argument("--runs-root", default=str(ROOT / "outputs/arranger/runs"))
+    ap.add_argument("--collect", action="store_true", help="only collect finished runs")
+    args = ap.parse_args()
+    runs_root = Path(args.runs_root)
+    if not args.collect:
+        jobs = [(d, m) for d in args.datasets for m in args.models]
+        with ThreadPoolExecutor(args.parallel) as pool:
+            list(pool.map(lambda j: run_one(j[0], j[1], args.minutes, args.patience, runs_root, runs_root / "_logs"), jobs))
+    results = collect(args.datasets, runs_root)
+    print(format_table(results, args.datasets))
+    print("\npaper (accuracy %, Bach / quartets):")
+    for m, (b, q) in PAPER.items():
+        got = results.get(m, {})
+        ours = " / ".join(f"{100 * got[d]['accuracy']:.2f}" if d in got else "-" for d in ("bach", "quartets"))
+        print(f"  {m:<18} paper {b:6.2f} / {q:6.2f}   ours {ours}")
+    out = ROOT / "benchmarks/results/arranger_accuracy.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    slim = {m: {d: {k: v for k, v in r.items() if k != "data"} for d, r in per.items()} for m, per in results.items()}
+    data = {d: next((r["data"] for per in results.values() for dd, r in per.items() if dd == d and "data" in r), None) for d in args.datasets}
+    out.write_text(json.dumps({"results": slim, "datasets": data, "paper": PAPER, "minutes_budget": args.minutes}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

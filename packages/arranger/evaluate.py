@@ -1,0 +1,118 @@
+"""Evaluate arrangers on a dataset's test split at full length; print the paper's Table 2.
+
+    python -m arranger.evaluate ckpt=outputs/arranger/runs/bach_lstm/checkpoints/best.ckpt
+    python -m arranger.evaluate table=true datasets=[bach,quartets]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from arranger.cli import clear_errors
+from arranger.data import Example, load_examples, split_examples
+from arranger.metrics import evaluate_pieces, plot_confusion
+from arranger.predict import Arranger
+from gm_common.files import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+# Table 2 order (model names as in configs/arranger/model/).
+TABLE_ORDER = [
+    "most_common", "zone", "zone_oracle", "closest_pitch", "closest_pitch_mono", "mlp", "lstm", "lstm_duration",
+    "lstm_entry", "transformer_dec", "bilstm", "bilstm_duration", "bilstm_entry", "bilstm_hints", "transformer_enc",
+]
+
+
+def evaluate_arranger(arranger: Arranger, examples: list[Example]) -> dict:
+    """Metrics of one arranger over full-length pieces (hints, when used, come from the true parts)."""
+    trues, preds = [], []
+    t0 = time.perf_counter()
+    for ex in examples:
+        labels = ex.notes[:, 3]
+        preds.append(arranger.predict(ex.notes[:, :3], hint_labels=labels))
+        trues.append(labels)
+    seconds = time.perf_counter() - t0
+    result = evaluate_pieces(trues, preds, arranger.n_parts)
+    result["model"] = arranger.name
+    result["dataset"] = arranger.dataset["name"]
+    result["notes_per_second"] = result["notes"] / max(seconds, 1e-9)
+    result["longest_piece_notes"] = max(len(ex) for ex in examples)
+    return result
+
+
+def format_table(results: dict[str, dict[str, dict]], datasets: list[str]) -> str:
+    """results[model][dataset] -> metrics; one row per model; per dataset: accuracy, balanced accuracy,
+    soundness, completeness (%)."""
+    models = [m for m in TABLE_ORDER if m in results] + sorted(m for m in results if m not in TABLE_ORDER)
+    cols = ("acc", "bal", "snd", "cpl")
+    keys = ("accuracy", "balanced_accuracy", "soundness", "completeness")
+    w = max(9, max(len(d) for d in datasets) + 5)
+    head = f"{'model':<20}" + "".join(f"{d + ' ' + c:>{w}}" for d in datasets for c in cols)
+    lines = [head, "-" * len(head)]
+    for m in models:
+        row = f"{m:<20}"
+        for d in datasets:
+            r = results[m].get(d)
+            row += "".join(f"{100 * r[k]:>{w}.2f}" if r else f"{'-':>{w}}" for k in keys)
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def load_split(dataset: str, folder=None, cache_dir=None, limit=None, seed: int = 0, split: str = "test") -> list[Example]:
+    return split_examples(load_examples(dataset, folder, cache_dir, limit), seed)[split]
+
+
+def run_table(runs_root: str | Path, datasets: list[str], data_cfg: dict, out_dir: Path, confusion_png: bool = True) -> dict:
+    results: dict[str, dict[str, dict]] = {}
+    for dataset in datasets:
+        ckpts = sorted(Path(runs_root).glob(f"{dataset}_*/checkpoints/best.ckpt"))
+        if not ckpts:
+            continue
+        examples = load_split(dataset, data_cfg.get("folder"), data_cfg.get("cache_dir"), data_cfg.get("limit"), data_cfg.get("split_seed", 0))
+        for ckpt in ckpts:
+            arranger = Arranger.from_checkpoint(ckpt, expect_dataset=dataset)
+            r = evaluate_arranger(arranger, examples)
+            r["checkpoint"] = str(ckpt)
+            results.setdefault(arranger.name, {})[dataset] = r
+            if confusion_png:
+                plot_confusion(r["confusion"], arranger.dataset["labels"], out_dir / f"confusion_{dataset}_{arranger.name}.png",
+                               title=f"{arranger.name} on {dataset} (acc {100 * r['accuracy']:.2f}%)")
+    return results
+
+
+@hydra.main(config_path="../../configs/arranger", config_name="evaluate", version_base="1.3")
+@clear_errors
+def main(cfg: DictConfig) -> None:
+    out_dir = Path(cfg.run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
+    if cfg.table:
+        results = run_table(cfg.runs_root, list(cfg.datasets), data_cfg, out_dir, cfg.confusion_png)
+        print(format_table(results, list(cfg.datasets)))
+    else:
+        if not cfg.ckpt:
+            raise SystemExit("give ckpt=PATH (or table=true)")
+        arranger = Arranger.from_checkpoint(cfg.ckpt, expect_dataset=cfg.data.name)
+        examples = load_split(cfg.data.name, data_cfg["folder"], data_cfg["cache_dir"], data_cfg["limit"], data_cfg["split_seed"], cfg.split)
+        r = evaluate_arranger(arranger, examples)
+        results = {arranger.name: {cfg.data.name: r}}
+        if cfg.confusion_png:
+            png = plot_confusion(r["confusion"], arranger.dataset["labels"], out_dir / f"confusion_{cfg.data.name}_{arranger.name}.png",
+                                 title=f"{arranger.name} on {cfg.data.name}")
+            print(f"confusion matrix: {png}")
+        print(format_table(results, [cfg.data.name]))
+    atomic_write_text(cfg.out_json, json.dumps(results, indent=2))
+    print(f"results: {cfg.out_json}")
+
+
+if __name__ == "__main__":
+    from arranger.cli import run_cli
+
+    run_cli(main)

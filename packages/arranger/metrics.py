@@ -1,0 +1,77 @@
+"""Metrics over pieces: note accuracy (the paper's), balanced accuracy (mean per-part recall over the
+parts present), soundness and completeness, and the confusion matrix.
+
+Soundness / completeness (pairwise, per piece, pooled over pieces): of the note pairs that the model puts
+in the same part, the fraction that share a true part (soundness); of the note pairs that share a true
+part, the fraction the model puts in the same part (completeness). Label permutations do not change them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def confusion(true: np.ndarray, pred: np.ndarray, n_parts: int) -> np.ndarray:
+    cm = np.zeros((n_parts, n_parts), np.int64)
+    np.add.at(cm, (np.asarray(true), np.asarray(pred)), 1)
+    return cm
+
+
+def _pairs(x: np.ndarray) -> float:
+    x = x.astype(np.float64)
+    return float((x * (x - 1) / 2).sum())
+
+
+def evaluate_pieces(trues: list[np.ndarray], preds: list[np.ndarray], n_parts: int) -> dict:
+    total = np.zeros((n_parts, n_parts), np.int64)
+    same_both = same_pred = same_true = 0.0
+    for t, p in zip(trues, preds):
+        cm = confusion(t, p, n_parts)
+        total += cm
+        same_both += _pairs(cm)
+        same_pred += _pairs(cm.sum(0))
+        same_true += _pairs(cm.sum(1))
+    n = total.sum()
+    support = total.sum(1)
+    recalls = np.diag(total)[support > 0] / support[support > 0]
+    return {
+        "notes": int(n),
+        "pieces": len(trues),
+        "accuracy": float(np.trace(total) / n) if n else float("nan"),
+        "balanced_accuracy": float(recalls.mean()) if len(recalls) else float("nan"),
+        "soundness": same_both / same_pred if same_pred else float("nan"),
+        "completeness": same_both / same_true if same_true else float("nan"),
+        "confusion": total.tolist(),
+    }
+
+
+def plot_confusion(cm: np.ndarray, labels: list[str], path: str | Path, title: str = "", overwrite: bool = True) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gm_common.files import atomic_path, check_writable
+
+    cm = np.asarray(cm, np.float64)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.1 * len(labels) + 1.5))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{norm[i, j]:.2f}\n({int(cm[i, j])})", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=30)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted part")
+    ax.set_ylabel("true part")
+    if title:
+        ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    path = check_writable(path, overwrite)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -1,0 +1,244 @@
+"""CLIP: build a (small) open_clip model offline, load a local checkpoint, embed images and texts, and train
+a model contrastively on an image-caption set (``python -m clipsonic.train_clip``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
+
+from gm_common.checkpoint import load_checkpoint
+from gm_common.errors import CheckpointError, ConfigError
+from gm_common.files import atomic_path
+
+FORMAT = "clipsonic-clip-v1"
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, DictConfig):
+        return OmegaConf.to_container(obj, resolve=True)
+    return obj
+
+
+def build_clip_model(name: str, model_kwargs: dict | None = None) -> torch.nn.Module:
+    """A randomly initialised open_clip model (offline); ``model_kwargs`` override its config (small CLIPs)."""
+    import open_clip
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))  # open_clip logs a "no pretrained weights" notice on the root logger
+    try:
+        return open_clip.create_model(name, pretrained=None, **(_plain(model_kwargs) or {}))
+    except RuntimeError as err:
+        raise ConfigError(f"cannot build open_clip model {name!r}: {err}") from err
+    finally:
+        root.setLevel(level)
+
+
+@dataclass
+class Clip:
+    """An open_clip model with what is needed to feed it (image size, normalisation, tokenizer)."""
+
+    model: torch.nn.Module
+    name: str
+    model_kwargs: dict
+
+    def __post_init__(self) -> None:
+        import open_clip
+
+        self.model.eval()
+        pp = getattr(self.model.visual, "preprocess_cfg", {}) or {}
+        size = pp.get("size", getattr(self.model.visual, "image_size", 224))
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.mean = torch.tensor(pp.get("mean", OPENAI_MEAN)).view(1, 3, 1, 1)
+        self.std = torch.tensor(pp.get("std", OPENAI_STD)).view(1, 3, 1, 1)
+        self.context_length = int(getattr(self.model, "context_length", 77))
+        self.tokenizer = open_clip.get_tokenizer(self.name, context_length=self.context_length)
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.model.text_projection.shape[1]) if hasattr(self.model, "text_projection") and self.model.text_projection is not None else int(self.embed_texts(["x"]).shape[1])
+
+    def preprocess(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """uint8 [N, H, W, 3] -> normalised float [N, 3, S, S] (bicubic resize)."""
+        x = torch.as_tensor(np.asarray(images)).float().div(255.0).permute(0, 3, 1, 2)
+        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", align_corners=False).clamp(0, 1)
+        return (x - self.mean) / self.std
+
+    def tokenize(self, texts: list[str]) -> torch.Tensor:
+        for t in texts:
+            if not isinstance(t, str) or not t.strip():
+                raise ConfigError("empty text prompt: give a non-empty description, e.g. \"a red circle\"")
+        return self.tokenizer(list(texts))
+
+    @torch.no_grad()
+    def embed_images(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """L2-normalised image embeddings [N, D]."""
+        out = [F.normalize(self.model.encode_image(self.preprocess(images[i : i + batch_size])), dim=-1) for i in range(0, len(images), batch_size)]
+        return torch.cat(out).numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def embed_texts(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
+        """L2-normalised text embeddings [N, D]."""
+        out = [F.normalize(self.model.encode_text(self.tokenize(texts[i : i + batch_size])), dim=-1) for i in range(0, len(texts), batch_size)]
+        return torch.cat(out).numpy().astype(np.float32)
+
+
+def save_clip(path: str | Path, model: torch.nn.Module, name: str, model_kwargs: dict | None) -> Path:
+    """Export weights + how to rebuild the model (plain types only: loads with weights_only=True)."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "name": name,
+        "model_kwargs": _plain(model_kwargs) or {},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def load_clip(cfg: DictConfig | dict) -> Clip:
+    """The CLIP named by ``cfg`` (``name``, ``model_kwargs``, ``checkpoint``).
+
+    ``checkpoint`` is either a file written by :func:`save_clip` / ``train_clip`` or a real pretrained open_clip
+    checkpoint (a state dict, e.g. ``open_clip_pytorch_model.bin``) for the architecture ``name``.
+    """
+    cfg = _plain(cfg)
+    path = cfg.get("checkpoint")
+    if not path:
+        raise CheckpointError("no CLIP checkpoint given (clip.checkpoint=...); train one with python -m clipsonic.train_clip")
+    ckpt = load_checkpoint(path)
+    if isinstance(ckpt, dict) and ckpt.get("format") == FORMAT:
+        name, kwargs, state = ckpt["name"], ckpt["model_kwargs"], ckpt["state_dict"]
+    else:
+        name, kwargs = cfg["name"], cfg.get("model_kwargs") or {}
+        state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
+        if not isinstance(state, dict):
+            raise CheckpointError(f"{path} does not hold an open_clip state dict")
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    model = build_clip_model(name, kwargs)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"CLIP checkpoint {path} does not match open_clip model {name!r} {kwargs or ''}: {str(err)[:300]}") from err
+    return Clip(model, name, kwargs)
+
+
+# ------------------------------------------------------------------------------------------------ training
+class CaptionImages(torch.utils.data.Dataset):
+    """Image-caption pairs from a ``captions.csv`` (file,caption[,label]) beside the images."""
+
+    def __init__(self, csv_path: str | Path, indices: list[int] | None = None):
+        import pandas as pd
+
+        from gm_common.errors import InputFileError
+
+        csv_path = Path(csv_path)
+        if not csv_path.is_file():
+            raise InputFileError(csv_path, "caption file not found (run python -m clipsonic.data.synthesize)")
+        table = pd.read_csv(csv_path)
+        if not {"file", "caption"} <= set(table.columns):
+            raise InputFileError(csv_path, "caption table needs the columns file,caption")
+        if indices is not None:
+            table = table.iloc[indices]
+        self.root = csv_path.parent
+        self.files = [str(self.root / f) for f in table["file"]]
+        self.captions = [str(c) for c in table["caption"]]
+        self.labels = table["label"].to_numpy() if "label" in table.columns else np.full(len(table), -1)
+        self._images: np.ndarray | None = None
+
+    def images(self) -> np.ndarray:
+        """All images as uint8 [N, H, W, 3] (read once)."""
+        if self._images is None:
+            from clipsonic.data.video import load_image
+
+            self._images = np.stack([load_image(f) for f in self.files])
+        return self._images
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int):
+        return self.images()[i], self.captions[i]
+
+
+def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    perm = np.random.default_rng(seed).permutation(n)
+    n_valid = max(1, int(round(n * valid_fraction))) if n > 1 else 0
+    return sorted(perm[n_valid:].tolist()), sorted(perm[:n_valid].tolist())
+
+
+class ClipModule(L.LightningModule):
+    """Contrastive (InfoNCE both ways) training of an open_clip model on image-caption pairs."""
+
+    def __init__(self, name: str, model_kwargs: dict, lr: float = 1e-3, weight_decay: float = 0.1, warmup_steps: int = 50):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = build_clip_model(name, model_kwargs)
+        self.clip = Clip(self.model, name, model_kwargs)
+        self.model.train()
+
+    def _step(self, batch) -> torch.Tensor:
+        images, captions = batch
+        x = self.clip.preprocess(images.cpu().numpy()).to(self.device)
+        tokens = self.clip.tokenize(list(captions)).to(self.device)
+        img = F.normalize(self.model.encode_image(x), dim=-1)
+        txt = F.normalize(self.model.encode_text(tokens), dim=-1)
+        logits = self.model.logit_scale.exp().clamp(max=100) * img @ txt.T
+        # captions of the same concept are not negatives of each other when identical strings
+        same = torch.tensor([[a == b for b in captions] for a in captions], device=self.device, dtype=torch.float32)
+        target = same / same.sum(1, keepdim=True)
+        return 0.5 * (torch.sum(-target * logits.log_softmax(1), 1).mean() + torch.sum(-target * logits.T.log_softmax(1), 1).mean())
+
+    def training_step(self, batch, _):
+        loss = self._step(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch[1]))
+        return loss
+
+    def validation_step(self, batch, _):
+        self.log("val/loss", self._step(batch), prog_bar=True, batch_size=len(batch[1]), sync_dist=True)
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        warm = max(1, self.hparams.warmup_steps)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def _collate(batch):
+    return torch.as_tensor(np.stack([b[0] for b in batch])), [b[1] for b in batch]
+
+
+class _InMemory(torch.utils.data.Dataset):
+    def __init__(self, images: np.ndarray, captions: list[str]):
+        self.images, self.captions = images, captions
+
+    def __len__(self):
+        return len(self.captions)
+
+    def __getitem__(self, i):
+        return self.images[i], self.captions[i]
+
+
+def caption_loaders(csv_path: str | Path, valid_fraction: float, batch_size: int, seed: int):
+    ds = CaptionImages(csv_path)
+    images = ds.images()
+    tr, va = split_indices(len(ds), valid_fraction, seed)
+    train = _InMemory(images[tr], [ds.captions[i] for i in tr])
+    valid = _InMemory(images[va], [ds.captions[i] for i in va])
+    dl = torch.utils.data.DataLoader
+    return (
+        dl(train, batch_size=min(batch_size, len(train)), shuffle=True, drop_last=True, collate_fn=_collate),
+        dl(valid, batch_size=batch_size, shuffle=False, collate_fn=_collate),
+    )

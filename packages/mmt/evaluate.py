@@ -1,0 +1,163 @@
+"""Objective evaluation as the paper's Table 3: ``python -m mmt.evaluate checkpoint=RUN [n_samples=50]``.
+
+Unconditioned samples (generated here with the checkpoint, or read from ``samples_dir``) and the ground
+truth (the test split of the data the checkpoint was trained on, or ``truth_dir``) are cut to their first
+``max_beats`` beats and scored with MusPy: pitch-class entropy, scale consistency and groove consistency
+(measure = 4 beats). Also: length in seconds and notes per second (uncut, at ``tempo_qpm``). Reported as
+mean and 95 % interval (1.96 standard errors); JSON to ``out`` and a printed table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import hydra
+import muspy
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from gm_common.corpus import list_music_files, split_811
+from gm_common.errors import ConfigError, InputFileError
+from gm_common.files import atomic_write_text, check_writable
+from gm_common.notes import read_music
+from gm_common.seed import seed_everything
+from mmt.cli import run_cli
+from mmt.data import encoded_dataset
+from mmt.generate import resolve_checkpoint, sample_batches, unconditional_prompt
+from mmt.model import load_model
+from mmt.representation import Encoding, codes_from_notes, decode
+from mmt.sampling import SamplingConfig
+
+log = logging.getLogger(__name__)
+METRICS = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "length_s", "notes_per_s")
+PERCENT = {"scale_consistency", "groove_consistency"}
+
+
+def cut(music: muspy.Music, beats: int) -> muspy.Music:
+    """A copy holding only the notes that start in the first ``beats`` beats."""
+    out = music.deepcopy()
+    limit = beats * music.resolution
+    for track in out.tracks:
+        track.notes = [n for n in track.notes if n.time < limit]
+    out.tracks = [t for t in out.tracks if t.notes]
+    return out
+
+
+def score(music: muspy.Music, max_beats: int = 64, tempo_qpm: float = 100.0) -> dict[str, float]:
+    """The metrics of one piece (NaN where a metric is undefined, e.g. no notes)."""
+    n_notes = sum(len(t.notes) for t in music.tracks)
+    end = max((n.time + n.duration for t in music.tracks for n in t.notes), default=0)
+    length = end / music.resolution * 60.0 / tempo_qpm
+    c = cut(music, max_beats)
+    nan = float("nan")
+    has = any(t.notes for t in c.tracks)
+    res = {
+        "pitch_class_entropy": float(muspy.pitch_class_entropy(c)) if has else nan,
+        "scale_consistency": 100.0 * float(muspy.scale_consistency(c)) if has else nan,
+        "groove_consistency": 100.0 * float(muspy.groove_consistency(c, 4 * music.resolution)) if has else nan,
+        "length_s": length,
+        "notes_per_s": n_notes / length if length > 0 else nan,
+    }
+    return res
+
+
+def summarise(scores: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean and 95 % interval half-width (1.96 standard errors) of each metric over pieces."""
+    out = {}
+    for m in METRICS:
+        v = np.array([s[m] for s in scores], dtype=float)
+        v = v[np.isfinite(v)]
+        n = len(v)
+        mean = float(v.mean()) if n else float("nan")
+        ci = float(1.96 * v.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+        out[m] = {"mean": mean, "ci95": ci, "n": n}
+    return out
+
+
+def truth_pieces(cfg: DictConfig, hp: dict | None, encoding: Encoding) -> list[muspy.Music]:
+    """Ground truth: MIDI/MusicXML files of ``truth_dir``, else the test split of the checkpoint's data
+    (as the model sees it: encoded and decoded)."""
+    if cfg.get("truth_dir"):
+        return [read_music(p, resolution=encoding.resolution) for p in list_music_files(cfg.truth_dir)]
+    data = dict((hp or {}).get("data") or {})
+    if not data:
+        raise ConfigError("no ground truth: give truth_dir=<folder> (the checkpoint records no data source)")
+    source = {"collections": list(data.get("collections") or []), "folder": data.get("folder"), "limit": data.get("limit")}
+    pieces = encoded_dataset(source, encoding, data.get("cache_dir"), int(data.get("min_notes", 50)))
+    test = split_811(list(pieces), int(data.get("seed", 0)))["test"]
+    return [decode(codes_from_notes(pieces[n]), encoding) for n in test]
+
+
+def run(cfg: DictConfig) -> dict:
+    seed_everything(int(cfg.seed))
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
+    out = check_writable(cfg.out, bool(cfg.overwrite))
+    hp, encoding = None, Encoding()
+    if cfg.get("samples_dir"):
+        files = list_music_files(cfg.samples_dir)
+        files = [f for f in files if f.suffix.lower() in (".mid", ".midi")] or files
+        if not files:
+            raise InputFileError(Path(cfg.samples_dir), "no MIDI files to evaluate")
+        samples = []
+        for f in files:
+            try:
+                samples.append(read_music(f, resolution=encoding.resolution))
+            except InputFileError as err:  # a generated sample may be empty: it scores as such
+                log.warning("%s", err)
+                samples.append(muspy.Music(resolution=encoding.resolution))
+        if cfg.get("checkpoint"):
+            _, encoding, hp = load_model(resolve_checkpoint(cfg.checkpoint))
+    elif cfg.get("checkpoint"):
+        net, encoding, hp = load_model(resolve_checkpoint(cfg.checkpoint))
+        sampling = SamplingConfig(temperature=float(cfg.temperature), filter_threshold=float(cfg.filter_threshold),
+                                  top_p=float(cfg.top_p))  # fmt: skip
+        g = torch.Generator().manual_seed(int(cfg.seed))
+        seqs = sample_batches(net, unconditional_prompt(), int(cfg.n_samples), int(cfg.batch_size), sampling,
+                              cfg.get("max_events"), generator=g)  # fmt: skip
+        samples = [decode(s, encoding) for s in seqs]
+    else:
+        raise ConfigError("give checkpoint=<run or .ckpt> (to generate samples) or samples_dir=<folder of MIDI files>")
+    truth = truth_pieces(cfg, hp, encoding)
+    beats, qpm = int(cfg.max_beats), float(cfg.tempo_qpm)
+    result = {
+        "ground_truth": summarise([score(m, beats, qpm) for m in truth]),
+        "samples": summarise([score(m, beats, qpm) for m in samples]),
+        "n_truth": len(truth),
+        "n_samples": len(samples),
+        "max_beats": beats,
+        "tempo_qpm": qpm,
+        "checkpoint": str(cfg.get("checkpoint")),
+    }
+    gt, sm = result["ground_truth"], result["samples"]
+    result["differences"] = {m: sm[m]["mean"] - gt[m]["mean"] for m in METRICS}
+    atomic_write_text(out, json.dumps(result, indent=1))
+    print(format_table(result))
+    print(f"-> {out}")
+    return result
+
+
+def format_table(result: dict) -> str:
+    head = f"{'':16s} {'n':>4s} {'length (s)':>14s} {'notes/s':>12s} {'pitch-class ent.':>17s} {'scale cons. %':>15s} {'groove cons. %':>15s}"
+    lines = [f"MMT objective evaluation (first {result['max_beats']} beats; mean +- 95 % interval)", head]
+    for label, key, n in (("ground truth", "ground_truth", result["n_truth"]), ("MMT samples", "samples", result["n_samples"])):
+        r = result[key]
+        cells = [f"{r[m]['mean']:.3f}+-{r[m]['ci95']:.3f}" if m == "pitch_class_entropy" else f"{r[m]['mean']:.2f}+-{r[m]['ci95']:.2f}" for m in METRICS]
+        lines.append(f"{label:16s} {n:4d} {cells[3]:>14s} {cells[4]:>12s} {cells[0]:>17s} {cells[1]:>15s} {cells[2]:>15s}")
+    d = result["differences"]
+    lines.append(f"{'difference':16s} {'':4s} {d['length_s']:14.2f} {d['notes_per_s']:12.2f} {d['pitch_class_entropy']:17.3f} "
+                 f"{d['scale_consistency']:15.2f} {d['groove_consistency']:15.2f}")  # fmt: skip
+    return "\n".join(lines)
+
+
+@hydra.main(config_path="../../configs/mmt", config_name="evaluate", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    run_cli(run, cfg)
+
+
+if __name__ == "__main__":
+    main()

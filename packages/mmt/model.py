@@ -1,0 +1,276 @@
+"""The MMT decoder: six summed field embeddings + learned positions, pre-norm transformer blocks, six
+output heads (one fused linear layer), and a per-layer key/value cache preallocated to the maximum length
+so that generating one more event costs one step, not a pass over the whole sequence.
+
+:class:`MMTTransformer` is plain torch (``scaled_dot_product_attention``); :class:`MMTLightning` wraps it
+for training (loss = sum over the six fields of the cross-entropy over non-padding rows; Adam with linear
+warm-up and linear decay, as the paper).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gm_common.checkpoint import load_checkpoint
+from gm_common.errors import CheckpointError
+from mmt.representation import Encoding
+
+IGNORE_INDEX = -100
+MODEL_KEYS = ("dim", "depth", "heads", "ff_mult", "dropout", "attn_dropout", "max_seq_len")
+
+
+class KVCache:
+    """Keys and values of every layer, preallocated to ``max_len``."""
+
+    def __init__(self, depth: int, batch: int, heads: int, max_len: int, head_dim: int, device=None, dtype=None):
+        # keys and values side by side, so that one copy writes both: (layers, 2, B, heads, max_len, head_dim)
+        self.kv = torch.zeros((depth, 2, batch, heads, max_len, head_dim), device=device, dtype=dtype)
+        self.length = 0  # positions filled so far
+        self.max_len = max_len
+
+    @property
+    def k(self) -> torch.Tensor:
+        return self.kv[:, 0]
+
+    @property
+    def v(self) -> torch.Tensor:
+        return self.kv[:, 1]
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attn(ln(x)); x + ff(ln(x))."""
+
+    def __init__(self, dim: int, heads: int, ff_mult: int, dropout: float, attn_dropout: float = 0.0):
+        super().__init__()
+        self.heads, self.head_dim, self.attn_dropout = heads, dim // heads, attn_dropout
+        self.ln1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.proj = nn.Linear(dim, dim)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ff1 = nn.Linear(dim, ff_mult * dim)
+        self.ff2 = nn.Linear(ff_mult * dim, dim)
+        self.drop = nn.Dropout(dropout)
+
+    def _qkv_all(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape  # -> (3, B, heads, T, head_dim)
+        return self.qkv(self.ln1(x)).view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+
+    def _qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        qkv = self._qkv_all(x)
+        return qkv[0], qkv[1], qkv[2]
+
+    def _out(self, x: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
+        b, _, t, _ = att.shape
+        if not self.training:  # inference: no dropout calls (fewer ops per cached step)
+            x = x + self.proj(att.transpose(1, 2).reshape(b, t, -1))
+            return x + self.ff2(F.gelu(self.ff1(self.ln2(x))))
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, -1)))
+        return x + self.drop(self.ff2(self.drop(F.gelu(self.ff1(self.ln2(x))))))
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        if cache is None:
+            q, k, v = self._qkv(x)
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.attn_dropout if self.training else 0.0)
+            return self._out(x, att)
+        qkv = self._qkv_all(x)
+        q = qkv[0]
+        start, t = cache.length, x.shape[1]
+        kv = cache.kv[layer]
+        kv[:, :, :, start : start + t] = qkv[1:]  # keys and values in one copy
+        filled = kv[:, :, :, : start + t]
+        keys, values = filled[0], filled[1]
+        if t == 1:  # one new event attends to everything so far: no mask
+            att = F.scaled_dot_product_attention(q, keys, values)
+        elif start == 0:
+            att = F.scaled_dot_product_attention(q, keys, values, is_causal=True)
+        else:  # a chunk after a filled prefix: causal within the chunk
+            mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)
+            att = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
+        return self._out(x, att)
+
+    def attention_weights(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward pass that also returns the causal attention probabilities (B, heads, T, T)."""
+        q, k, v = self._qkv(x)
+        t = x.shape[1]
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
+        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+        probs = scores.masked_fill(~causal, float("-inf")).softmax(-1)
+        return self._out(x, probs @ v), probs
+
+
+class MMTTransformer(nn.Module):
+    """Decoder-only transformer over six-field events; returns logits of all fields, concatenated."""
+
+    def __init__(
+        self,
+        vocab_sizes: list[int],
+        dim: int = 512,
+        depth: int = 6,
+        heads: int = 8,
+        ff_mult: int = 4,
+        dropout: float = 0.2,
+        max_seq_len: int = 1024,
+        attn_dropout: float = 0.0,
+    ):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim={dim} is not divisible by heads={heads}")
+        self.vocab_sizes = list(vocab_sizes)
+        self.dim, self.depth, self.heads, self.max_seq_len = dim, depth, heads, max_seq_len
+        offsets = torch.tensor([0, *self.vocab_sizes[:-1]]).cumsum(0)
+        self.register_buffer("offsets", offsets, persistent=False)
+        self.embed = nn.Embedding(sum(self.vocab_sizes), dim)  # the six field tables, stacked
+        self.pos = nn.Embedding(max_seq_len, dim)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(dim, heads, ff_mult, dropout, attn_dropout) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, sum(self.vocab_sizes))  # the six heads, fused
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    def _embed(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        t = x.shape[1]
+        if start + t > self.max_seq_len:
+            raise ValueError(f"sequence of {start + t} events exceeds max_seq_len={self.max_seq_len}")
+        h = self.embed(x + self.offsets).sum(dim=-2)
+        return self.drop(h + self.pos.weight[start : start + t])
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """``x``: (B, T, 6) codes -> (B, T, sum(vocab_sizes)) logits. With a cache, ``x`` continues the
+        cached sequence (and is appended to it)."""
+        start = cache.length if cache is not None else 0
+        h = self._embed(x, start)
+        for i, block in enumerate(self.blocks):
+            h = block(h, cache, i)
+        if cache is not None:
+            cache.length += x.shape[1]
+        return self.head(self.norm(h))
+
+    def split(self, logits: torch.Tensor) -> list[torch.Tensor]:
+        return list(torch.split(logits, self.vocab_sizes, dim=-1))
+
+    def new_cache(self, batch: int, max_len: int | None = None) -> KVCache:
+        p = self.head.weight
+        return KVCache(self.depth, batch, self.heads, max_len or self.max_seq_len, self.dim // self.heads, p.device, p.dtype)
+
+    @torch.no_grad()
+    def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Attention probabilities of every layer, each (B, heads, T, T)."""
+        h = self._embed(x, 0)
+        maps = []
+        for block in self.blocks:
+            h, probs = block.attention_weights(h)
+            maps.append(probs)
+        return maps
+
+
+def sequence_loss(net: MMTTransformer, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Sum over the six fields of the mean cross-entropy over non-padding rows (padding = IGNORE_INDEX)."""
+    logits = net.split(net(x))
+    losses = [F.cross_entropy(lg.reshape(-1, lg.shape[-1]), y[..., f].reshape(-1), ignore_index=IGNORE_INDEX)
+              for f, lg in enumerate(logits)]  # fmt: skip
+    return torch.stack(losses).sum(), losses
+
+
+def lr_lambda(warmup_steps: int, decay_end_steps: int, final_ratio: float):
+    """Linear warm-up to 1, then linear decay to ``final_ratio`` at ``decay_end_steps``, then flat."""
+
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        if step >= decay_end_steps:
+            return final_ratio
+        frac = (step - warmup_steps) / max(1, decay_end_steps - warmup_steps)
+        return 1.0 - (1.0 - final_ratio) * frac
+
+    return f
+
+
+class MMTLightning(L.LightningModule):
+    """Training wrapper. Hyper-parameters are plain data (loadable with ``weights_only=True``)."""
+
+    def __init__(self, model: dict, encoding: dict, optim: dict | None = None, data: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.encoding = Encoding.from_dict(encoding)
+        self.optim_cfg = dict(optim or {})
+        self.net = MMTTransformer(self.encoding.vocab_sizes, **{k: model[k] for k in MODEL_KEYS if k in model})
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss, losses = sequence_loss(self.net, batch["x"], batch["y"])
+        n = batch["x"].shape[0]
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=n, sync_dist=stage != "train")
+        for name, value in zip(("type", "beat", "position", "pitch", "duration", "instrument"), losses):
+            self.log(f"{stage}/loss_{name}", value, batch_size=n, sync_dist=stage != "train")
+        if stage == "train":
+            events = (batch["y"][..., 0] != IGNORE_INDEX).sum()
+            self.log("train/events", events.float(), reduce_fx="sum", batch_size=n)
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        return self._step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        return self._step(batch, "test")
+
+    def configure_optimizers(self):
+        cfg = self.optim_cfg
+        opt = torch.optim.Adam(self.parameters(), lr=float(cfg.get("lr", 5e-4)), betas=tuple(cfg.get("betas", (0.9, 0.999))))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt,
+            lr_lambda(int(cfg.get("warmup_steps", 5000)), int(cfg.get("decay_end_steps", 100000)), float(cfg.get("final_lr_ratio", 0.1))),
+        )
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def load_model(
+    path: str | Path,
+    encoding: Encoding | None = None,
+    model_cfg: dict | None = None,
+    map_location: str = "cpu",
+) -> tuple[MMTTransformer, Encoding, dict[str, Any]]:
+    """Load a trained model from a Lightning checkpoint (``weights_only=True``) for inference.
+
+    ``encoding`` / ``model_cfg``, when given, must match what the checkpoint was trained with
+    (a :class:`CheckpointError` names the differences)."""
+    ckpt = load_checkpoint(path, map_location=map_location)
+    hp = ckpt.get("hyper_parameters") or {}
+    if "encoding" not in hp or "model" not in hp or "state_dict" not in ckpt:
+        raise CheckpointError(f"{path} is not an mmt checkpoint (no encoding/model hyper-parameters or weights)")
+    ck_enc = Encoding.from_dict(hp["encoding"])
+    if encoding is not None and encoding != ck_enc:
+        raise CheckpointError(f"{path}: encoding differs from the expected one in {', '.join(ck_enc.differences(encoding))}")
+    model = dict(hp["model"])
+    if model_cfg:
+        diff = [k for k in MODEL_KEYS if k in model_cfg and k not in ("dropout", "attn_dropout") and model_cfg[k] != model.get(k)]
+        if diff:
+            got = ", ".join(f"{k}={model.get(k)} (expected {model_cfg[k]})" for k in diff)
+            raise CheckpointError(f"{path}: model size differs from the config: {got}")
+    net = MMTTransformer(ck_enc.vocab_sizes, **{k: model[k] for k in MODEL_KEYS if k in model})
+    state = {k[len("net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: weights do not fit the model: {str(err)[:500]}") from err
+    net.eval()
+    return net, ck_enc, hp

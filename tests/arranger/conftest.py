@@ -1,0 +1,86 @@
+"""Shared fixtures: a handful of Bach chorales cached in a temp folder and a tiny trained LSTM."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "configs" / "arranger"
+N_CHORALES = 12
+
+torch.set_num_threads(1)
+
+
+def compose_cfg(name: str, overrides: list[str]):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose(config_name=name, overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("arranger_cache")
+
+
+@pytest.fixture(scope="session")
+def examples(cache_dir):
+    from arranger.data import load_examples
+
+    return load_examples("bach", cache_dir=str(cache_dir), limit=N_CHORALES)
+
+
+def train_tiny(tmp: Path, cache_dir: Path, model: str = "lstm", extra: list[str] | None = None) -> Path:
+    from arranger.train import run_train
+
+    run_dir = tmp / f"run_{model}"
+    cfg = compose_cfg(
+        "train",
+        ["experiment=tiny", f"model={model}", f"run_dir={run_dir}", f"data.cache_dir={cache_dir}",
+         f"data.limit={N_CHORALES}", "trainer.progress_refresh_rate=1000", *(extra or [])],
+    )
+    run_train(cfg)
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_lstm(tmp_path_factory, cache_dir) -> Path:
+    """Checkpoint of a tiny LSTM (duration feature on) trained for a few steps."""
+    run_dir = train_tiny(tmp_path_factory.mktemp("lstm"), cache_dir, "lstm", ["model.use_duration=true"])
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def song(tmp_path_factory, examples) -> Path:
+    """A 4-part chorale written as a multitrack MIDI file (plus a drum track)."""
+    import numpy as np
+
+    from gm_common.notes import music_from_tracks, write_midi
+
+    ex = examples[0]
+    tracks = [(name, 0, False, ex.notes[ex.notes[:, 3] == k][:, :3]) for k, name in enumerate(["S", "A", "T", "B"])]
+    tracks.append(("Drums", 0, True, np.array([[0, 36, 12], [24, 38, 12]])))
+    path = tmp_path_factory.mktemp("song") / "song.mid"
+    write_midi(music_from_tracks(tracks, 24), path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_train():
+    """``tiny_train(tmp, cache_dir, model, extra_overrides) -> run_dir``."""
+    return train_tiny
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+
+from arranger.data import DATASETS, Example, piece_to_example, sort_dedup, split_examples, track_label
+from arranger.features import collate, entry_hints, make_features, pitch_hints
+from gm_common.corpus import Piece
+from gm_common.notes import music_from_tracks
+
+
+def test_entry_hints_per_part_no_shift():
+    time = np.array([0, 0, 24, 48, 48, 72])
+    labels = np.array([0, 1, 0, 2, 1, 0])
+    hints = entry_hints(time, labels, 4)
+    # part 0 and 1 enter at 0, part 2 at 48, part 3 never
+    assert hints[:, 0].tolist() == [0, 0, 1, 1, 1, 1]
+    assert hints[:, 1].tolist() == [0, 0, 1, 1, 1, 1]
+    assert hints[:, 2].tolist() == [-1, -1, -1, 0, 0, 1]
+    assert hints[:, 3].tolist() == [-1] * 6
+
+
+def test_pitch_hints_and_transpose():
+    notes = np.array([[0, 60, 24, 0], [0, 48, 24, 1], [24, 72, 24, 0]])
+    ph = pitch_hints(notes[:, 1], notes[:, 3], 3)
+    assert ph[0].tolist() == [0.5, 1.0] and ph[1].tolist() == [-1.0, 1.0] and ph[2].tolist() == [0.0, 0.0]
+    f = make_features(notes, 3, transpose=2)
+    assert f["pitch"].tolist() == [62, 50, 74]
+    assert f["position"].tolist() == [0, 0, 0] and f["beat"].tolist() == [0, 0, 1]
+
+
+def test_collate_pads_and_masks():
+    a = make_features(np.array([[0, 60, 24, 1]]), 4)
+    b = make_features(np.array([[0, 60, 24, 2], [6, 62, 300, 3]]), 4)
+    batch = collate([a, b])
+    assert batch["mask"].tolist() == [[True, False], [True, True]]
+    assert batch["label"][0, 1].item() == -100
+    assert batch["duration"][1, 1].item() == 192  # clipped
+    assert batch["position"][1, 1].item() == 6
+
+
+def test_sort_dedup():
+    notes = np.array([[24, 60, 24, 1], [0, 60, 24, 2], [0, 64, 24, 0], [0, 60, 24, 1]])
+    out = sort_dedup(notes)
+    assert out.tolist() == [[0, 64, 24, 0], [0, 60, 24, 1], [24, 60, 24, 1]]
+
+
+def _piece(names):
+    tracks = [(n, 0, False, np.array([[0, 60 - 5 * i, 24]])) for i, n in enumerate(names)]
+    return Piece("x", music_from_tracks(tracks, 24))
+
+
+def test_bach_mapping_rule():
+    spec = DATASETS["bach"]
+    ex = piece_to_example(spec, _piece(["Horn 2", "Soprano", "Alto", "Tenor", "Bass"]))
+    assert ex is not None and sorted(ex.notes[:, 3].tolist()) == [0, 1, 2, 3]
+    assert piece_to_example(spec, _piece(["Soprano 1", "Soprano 2", "Alto", "Tenor", "Bass"])) is None
+    assert piece_to_example(spec, _piece(["Soprano", "Alto", "Tenor"])) is None
+    assert track_label(spec, "Soprano\rOboe 1,2", 0, False) == 0
+
+
+def test_quartets_by_score_order():
+    ex = piece_to_example(DATASETS["quartets"], _piece(["Violin I", "Violin I", "Viola", "Cello"]))
+    assert ex.notes[:, 3].tolist() == [0, 1, 2, 3]
+    assert piece_to_example(DATASETS["quartets"], _piece(["A", "B", "C"])) is None
+
+
+def test_pop_and_game_program_mapping():
+    assert track_label(DATASETS["pop"], "", 33, False) == 2
+    assert track_label(DATASETS["pop"], "", 118, False) is None
+    assert track_label(DATASETS["game"], "", 81, False) == 1
+    assert track_label(DATASETS["game"], "p1", 0, False) == 0
+    assert track_label(DATASETS["pop"], "", 0, True) is None  # drums never a part
+
+
+def test_corpus_examples_and_split(examples):
+    assert len(examples) >= 10
+    for ex in examples:
+        assert set(np.unique(ex.notes[:, 3])) <= {0, 1, 2, 3}
+        assert np.all(np.diff(ex.notes[:, 0]) >= 0)
+    s1, s2 = split_examples(examples, 0), split_examples(examples, 0)
+    names = [[e.name for e in s1[k]] for k in ("train", "valid", "test")]
+    assert names == [[e.name for e in s2[k]] for k in ("train", "valid", "test")]
+    assert sum(map(len, names)) == len(examples) and len(set(sum(names, []))) == len(examples)
+
+
+def test_dataset_spec_errors():
+    from arranger.data import get_spec, load_examples
+    from gm_common.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        get_spec("nope")
+    with pytest.raises(ConfigError, match="folder"):
+        load_examples("pop")
+
+
+def test_folder_dataset_pop_with_drums(tmp_path):
+    from arranger.data import load_examples
+    from gm_common.notes import write_midi
+
+    folder = tmp_path / "pop"
+    for i in range(3):
+        tracks = [("p", 0, False, np.array([[0, 72, 24], [24, 74, 24]])), ("g", 25, False, np.array([[0, 64, 24]])),
+                  ("b", 33, False, np.array([[0, 40, 48]])), ("s", 49, False, np.array([[0, 60, 96]])),
+                  ("x", 118, False, np.array([[0, 50, 12]])), ("d", 0, True, np.array([[0, 36, 12], [12, 42, 12]]))]
+        write_midi(music_from_tracks(tracks, 24), folder / f"song{i}.mid")
+    exs = load_examples("pop", folder=str(folder), cache_dir=str(tmp_path / "cache"))
+    assert len(exs) == 3
+    ex = exs[0]
+    assert sorted(ex.notes[:, 3].tolist()) == [0, 0, 1, 2, 3]  # program 118 dropped
+    assert len(ex.drums) == 2  # drums kept aside

@@ -1,0 +1,30 @@
+import json
+import subprocess
+import sys
+
+from arranger.evaluate import evaluate_arranger, run_table
+from arranger.data import split_examples
+from arranger.predict import Arranger
+
+
+def test_evaluate_full_length_and_table(tiny_lstm, examples, tmp_path, tiny_train, cache_dir):
+    arranger = Arranger.from_checkpoint(tiny_lstm)
+    test = split_examples(examples)["test"]
+    r = evaluate_arranger(arranger, test)
+    assert r["notes"] == sum(len(ex) for ex in test)  # every note, no truncation
+    assert set(r) >= {"accuracy", "balanced_accuracy", "soundness", "completeness", "confusion"}
+    runs = tmp_path / "runs"
+    tiny_train(runs, cache_dir, "zone")
+    (runs / "run_zone").rename(runs / "bach_zone")
+    results = run_table(runs, ["bach"], {"cache_dir": str(cache_dir), "limit": 12}, tmp_path)
+    assert "zone" in results and (tmp_path / "confusion_bach_zone.png").is_file()
+
+
+def test_evaluate_cli(tiny_lstm, cache_dir, tmp_path, repo_root):
+    out = tmp_path / "eval"
+    cmd = [sys.executable, "-m", "arranger.evaluate", f"ckpt={tiny_lstm}", f"data.cache_dir={cache_dir}", "data.limit=12", f"run_dir={out}"]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    assert "bach" in results["lstm"] and list(out.glob("confusion_*.png"))
+    assert "lstm" in proc.stdout

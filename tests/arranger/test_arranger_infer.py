@@ -1,0 +1,102 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from arranger.infer import run_infer
+from gm_common.errors import ToolkitError
+from gm_common.notes import music_from_tracks, read_music, write_midi
+
+
+def _cfg(ckpt, inp, out, **kw):
+    return {"input": str(inp), "ckpt": str(ckpt), "output_dir": str(out), "programs": None, "wav": False, "png": True,
+            "overwrite": False, "dataset": None, "use_input_parts": False, **kw}
+
+
+def test_infer_writes_one_track_per_part(tiny_lstm, song, tmp_path):
+    paths = run_infer(_cfg(tiny_lstm, song, tmp_path))
+    assert paths["midi"].name == "song_arranged.mid" and paths["png"].is_file()
+    music = read_music(paths["midi"], allow_drums_only=True)
+    inp = read_music(song)
+    pitched = [t for t in music.tracks if not t.is_drum]
+    assert {t.program for t in pitched} <= {73, 68, 71, 70}
+    assert sum(len(t.notes) for t in music.tracks) == sum(len(t.notes) for t in inp.tracks)
+    assert sum(len(t.notes) for t in music.tracks if t.is_drum) == 2  # drums kept
+
+
+def test_infer_programs_override_and_wav(tiny_lstm, song, tmp_path):
+    from gm_common.render import fluidsynth_available
+
+    wav = fluidsynth_available()
+    paths = run_infer(_cfg(tiny_lstm, song, tmp_path, programs=[0, 1, 2, 3], wav=wav))
+    music = read_music(paths["midi"])
+    assert {t.program for t in music.tracks if not t.is_drum} <= {0, 1, 2, 3}
+    if wav:
+        assert paths["wav"].stat().st_size > 1000
+
+
+def test_infer_long_piece(tiny_lstm, tmp_path):
+    rng = np.random.default_rng(0)
+    n = 10_000
+    notes = np.stack([np.arange(n) * 6, rng.integers(40, 84, n), np.full(n, 12)], 1)
+    path = tmp_path / "long.mid"
+    write_midi(music_from_tracks([("Piano", 0, False, notes)], 24), path)
+    paths = run_infer(_cfg(tiny_lstm, path, tmp_path, png=False))
+    assert sum(len(t.notes) for t in read_music(paths["midi"]).tracks) == n
+
+
+def _bad_inputs(tmp_path, song):
+    empty = tmp_path / "empty.mid"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.mid"
+    corrupt.write_bytes(b"MThd\x00\x00\x00\x06garbage" * 3)
+    drums = tmp_path / "drums.mid"
+    write_midi(music_from_tracks([("Drums", 0, True, np.array([[0, 36, 12]]))], 24), drums)
+    five = tmp_path / "five.mid"
+    write_midi(music_from_tracks([(f"P{i}", 0, False, np.array([[0, 60 + i, 12]])) for i in range(5)], 24), five)
+    return {"empty": empty, "corrupt": corrupt, "drums": drums, "five": five}
+
+
+def test_bad_inputs_give_one_error_and_write_nothing(tiny_lstm, song, tmp_path, tiny_train, cache_dir):
+    bad = _bad_inputs(tmp_path, song)
+    out = tmp_path / "out"
+    for name in ("empty", "corrupt", "drums"):
+        with pytest.raises(ToolkitError):
+            run_infer(_cfg(tiny_lstm, bad[name], out))
+    # more parts than the model knows (a hint model reads the input's parts)
+    run_dir = tiny_train(tmp_path, cache_dir, "lstm_entry", ["trainer.max_steps=1", "test=false"])
+    with pytest.raises(ToolkitError, match="pitched parts"):
+        run_infer(_cfg(run_dir / "checkpoints" / "last.ckpt", bad["five"], out))
+    # missing checkpoint
+    with pytest.raises(ToolkitError, match="not found"):
+        run_infer(_cfg(tmp_path / "nope.ckpt", song, out))
+    # checkpoint for another dataset
+    ckpt = torch.load(tiny_lstm, weights_only=True)
+    ckpt["hyper_parameters"]["dataset"] = {"name": "quartets", "labels": ["Violin 1", "Violin 2", "Viola", "Cello"], "programs": [40, 40, 41, 42]}
+    other = tmp_path / "quartets.ckpt"
+    torch.save(ckpt, other)
+    with pytest.raises(ToolkitError, match="quartets"):
+        run_infer(_cfg(other, song, out, dataset="bach"))
+    # wrong number of programs
+    with pytest.raises(ToolkitError, match="programs"):
+        run_infer(_cfg(tiny_lstm, song, out, programs=[0, 1]))
+    assert not out.exists() or not any(out.iterdir())
+    # existing output is not clobbered
+    run_infer(_cfg(tiny_lstm, song, out))
+    with pytest.raises(ToolkitError, match="exists"):
+        run_infer(_cfg(tiny_lstm, song, out))
+
+
+def test_cli_positional_input_and_clear_error(tiny_lstm, song, tmp_path, repo_root):
+    cmd = [sys.executable, "-m", "arranger.infer", str(song), f"ckpt={tiny_lstm}", f"output_dir={tmp_path}"]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "song_arranged.mid").is_file() and "midi:" in proc.stdout
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not midi")
+    proc = subprocess.run([sys.executable, "-m", "arranger.infer", str(bad), f"ckpt={tiny_lstm}"], cwd=repo_root,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error:") and "Traceback" not in proc.stderr
+    assert not (tmp_path / "bad_arranged.mid").exists()

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from arranger.data import split_examples
+from arranger.predict import Arranger
+from arranger.streaming import StreamingArranger
+from gm_common.errors import ConfigError
+
+
+def test_stream_equals_batch(tiny_lstm, examples):
+    arranger = Arranger.from_checkpoint(tiny_lstm)
+    notes = split_examples(examples)["test"][0].notes[:, :3]
+    batch = arranger.predict(notes)
+    batch_logits = arranger.logits(notes)
+    stream = StreamingArranger(arranger)
+    got = []
+    for i, (t, p, d) in enumerate(notes):
+        got.append(stream.step(int(t), int(p), int(d)))
+        assert np.allclose(stream.last_logits.numpy(), batch_logits[i], atol=1e-4)
+    assert got == batch.tolist()
+    stream.reset()
+    assert stream.run(notes).tolist() == batch.tolist()
+
+
+def test_stream_onset_groups_equal_batch(tiny_lstm, examples):
+    arranger = Arranger.from_checkpoint(tiny_lstm)
+    notes = examples[1].notes[:, :3]
+    batch = arranger.predict(notes)
+    stream = StreamingArranger(arranger)
+    got = []
+    for t in np.unique(notes[:, 0]):
+        group = notes[notes[:, 0] == t]
+        shuffled = group[::-1]  # given in any order, answered in that order
+        parts = stream.step_group(int(t), shuffled[:, 1], shuffled[:, 2])
+        got += parts[::-1]
+    assert got == batch.tolist()
+
+
+def test_stream_with_entry_hints(tmp_path, cache_dir, tiny_train, examples):
+    from arranger.features import entry_hints
+
+    run_dir = tiny_train(tmp_path, cache_dir, "lstm_entry", ["trainer.max_steps=2", "test=false"])
+    arranger = Arranger.from_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    ex = examples[2]
+    batch = arranger.predict(ex.notes[:, :3], hint_labels=ex.notes[:, 3])
+    entry = entry_hints(ex.notes[:, 0], ex.notes[:, 3], 4)
+    assert StreamingArranger(arranger).run(ex.notes[:, :3], entries=entry).tolist() == batch.tolist()
+
+
+def test_offline_model_refuses_to_stream(tmp_path, cache_dir, tiny_train):
+    run_dir = tiny_train(tmp_path, cache_dir, "bilstm", ["trainer.max_steps=1", "test=false"])
+    with pytest.raises(ConfigError):
+        StreamingArranger(Arranger.from_checkpoint(run_dir / "checkpoints" / "last.ckpt"))

@@ -1,0 +1,63 @@
+import json
+import os
+import subprocess
+import sys
+
+import torch
+
+from arranger.predict import Arranger
+from gm_common.checkpoint import load_checkpoint
+
+N_CHORALES = 12
+
+
+def test_train_writes_weights_only_checkpoint_and_metrics(tiny_lstm):
+    ckpt = load_checkpoint(tiny_lstm)  # weights_only=True
+    hp = ckpt["hyper_parameters"]
+    assert hp["dataset"]["labels"] == ["Soprano", "Alto", "Tenor", "Bass"] and hp["model"]["use_duration"] is True
+    run_dir = tiny_lstm.parents[1]
+    metrics = json.loads((run_dir / "test_metrics.json").read_text())
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["pieces"] >= 1
+    assert (run_dir / "checkpoints" / "config.yaml").is_file()
+    arranger = Arranger.from_checkpoint(tiny_lstm, expect_dataset="bach")
+    assert arranger.online and not arranger.needs_hints
+
+
+def test_resume_from_last(tmp_path, cache_dir, tiny_train):
+    run_dir = tiny_train(tmp_path, cache_dir, "lstm", ["trainer.max_steps=2"])
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2
+    tiny_train(tmp_path, cache_dir, "lstm", ["trainer.max_steps=4", "ckpt_path=last", "test=false"])
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 4
+
+
+def test_baselines_fit_and_test(tmp_path, cache_dir, tiny_train):
+    for model in ("zone", "closest_pitch_mono", "most_common"):
+        run_dir = tiny_train(tmp_path, cache_dir, model)
+        metrics = json.loads((run_dir / "test_metrics.json").read_text())
+        assert metrics["model"] == model
+    # zone learns something on chorales
+    assert json.loads((tmp_path / "run_zone" / "test_metrics.json").read_text())["accuracy"] > 0.5
+
+
+def test_bilstm_with_hints_trains(tmp_path, cache_dir, tiny_train):
+    run_dir = tiny_train(tmp_path, cache_dir, "bilstm_hints", ["trainer.max_steps=2"])
+    arranger = Arranger.from_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    assert arranger.needs_hints and not arranger.online
+
+
+def test_ddp_cpu_two_processes(tmp_path, cache_dir, repo_root):
+    run_dir = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "arranger.train", "trainer=ddp_cpu", "experiment=tiny", f"run_dir={run_dir}",
+           f"data.cache_dir={cache_dir}", f"data.limit={N_CHORALES}", "trainer.max_steps=2", "trainer.progress_refresh_rate=1000"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo_root / "packages"))
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    assert ckpt["global_step"] == 2
+    assert (run_dir / "test_metrics.json").is_file()
+
+
+def test_init_from_and_lr_decay(tmp_path, cache_dir, tiny_train, tiny_lstm):
+    run_dir = tiny_train(tmp_path, cache_dir, "lstm", ["model.use_duration=true", f"init_from={tiny_lstm}",
+                                                       "train.lr_decay_patience=1", "trainer.max_steps=2", "test=false"])
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from PIL import Image
+
+from gm_common.errors import CheckpointError, ConfigError, InputFileError, ToolkitError
+
+from clipsonic._cli import compose
+from clipsonic.generate import prompt_to_override, run
+
+
+def _run(world, *extra):
+    return run.__wrapped__(compose("generate", world.gen_overrides(*extra)))
+
+
+def test_prompt_argument():
+    assert prompt_to_override(["a red circle", "n=2"]) == ['prompt="a red circle"', "n=2"]
+    assert prompt_to_override(['say "hi"']) == ['prompt="say \\"hi\\""']
+    assert prompt_to_override(["mode=iq"]) == ["mode=iq"]
+
+
+@pytest.mark.parametrize("mode", ["zs", "pd"])
+def test_text_modes_write_wav_and_png(world, tmp_path, mode):
+    out = _run(world, "prompt=a red circle", f"mode={mode}", "n=2", f"out_dir={tmp_path}")
+    wavs = [p for p in out if p.suffix == ".wav"]
+    assert len(wavs) == 2 and all(p.is_file() for p in out)
+    audio, sr = sf.read(wavs[0])
+    assert sr == 16000 and audio.size == 31 * 256 and np.isfinite(audio).all()
+    with pytest.raises(ToolkitError, match="already exists"):
+        _run(world, "prompt=a red circle", f"mode={mode}", "n=2", f"out_dir={tmp_path}")
+    _run(world, "prompt=a red circle", f"mode={mode}", "n=2", f"out_dir={tmp_path}", "overwrite=true", "sampler=dpm")
+
+
+def test_image_query(world, tmp_path):
+    img = tmp_path / "frame.png"
+    Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(img)
+    out = _run(world, "mode=iq", f"image={img}", f"out_dir={tmp_path / 'o'}")
+    assert [p.name for p in out] == ["frame_iq_0.wav", "frame_iq_0.png"]
+
+
+def test_bad_inputs_write_nothing(world, tmp_path):
+    out = tmp_path / "out"
+    bad_img = tmp_path / "x.png"
+    bad_img.write_text("no image")
+    cases = [
+        (ConfigError, ["prompt=", "mode=zs"]),
+        (ConfigError, ["mode=zs"]),
+        (InputFileError, ["mode=iq", f"image={bad_img}"]),
+        (ConfigError, ["mode=iq"]),
+        (CheckpointError, ["prompt=a red circle", f"diffusion_ckpt={tmp_path / 'none.ckpt'}"]),
+        (CheckpointError, ["prompt=a red circle", "mode=pd", f"prior_ckpt={tmp_path / 'none.ckpt'}"]),
+        (ConfigError, ["prompt=a red circle", "mode=xx"]),
+    ]
+    for err, extra in cases:
+        with pytest.raises(err):
+            _run(world, *extra, f"out_dir={out}")
+    # a CLIP whose embedding size does not match the diffusion model
+    from clipsonic.clip import build_clip_model, save_clip
+
+    kw = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+          "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+    other = save_clip(tmp_path / "other_clip.pt", build_clip_model("ViT-B-32", kw), "ViT-B-32", kw)
+    with pytest.raises(CheckpointError, match="embedding size 16 does not match"):
+        _run(world, "prompt=a red circle", f"clip.checkpoint={other}", f"out_dir={out}")
+    assert not out.exists()
+
+
+def test_cli_reports_one_clear_error(world, tmp_path, capsys):
+    from clipsonic.generate import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["", *world.gen_overrides(f"out_dir={tmp_path / 'cli'}")])
+    assert exc.value.code == 2
+    assert "error: empty text prompt" in capsys.readouterr().err
+    assert not (tmp_path / "cli").exists()
+
+
+def test_video_query_and_bad_videos(world, tmp_path):
+    from clipsonic.data.synthesize import write_video
+
+    silent = write_video(tmp_path / "silent.mp4", [np.full((32, 32, 3), 90, np.uint8)] * 3, 4, None, 16000)
+    out = _run(world, "mode=iq", f"video={silent}", f"out_dir={tmp_path / 'o'}")  # a query video needs no audio
+    assert out[0].name == "silent_iq_0.wav"
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"corrupt" * 50)
+    with pytest.raises(InputFileError):
+        _run(world, "mode=iq", f"video={bad}", f"out_dir={tmp_path / 'o2'}")
+    assert not (tmp_path / "o2").exists()

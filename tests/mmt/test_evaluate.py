@@ -1,0 +1,54 @@
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from gm_common.errors import ConfigError
+from gm_common.notes import music_from_tracks
+from mmt.evaluate import cut, run, score, summarise
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "mmt"
+
+
+def _cfg(name, overrides):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose(name, overrides=overrides)
+
+
+def test_score_on_a_c_major_scale():
+    rows = np.array([[i * 12, p, 12] for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72] * 10)])
+    music = music_from_tracks([("x", 0, False, rows)], 12)
+    s = score(music, max_beats=64, tempo_qpm=120)
+    assert s["scale_consistency"] == pytest.approx(100.0)
+    assert s["groove_consistency"] == pytest.approx(100.0, abs=1.0)
+    assert s["length_s"] == pytest.approx(40.0) and s["notes_per_s"] == pytest.approx(2.0)
+    assert 2.7 < s["pitch_class_entropy"] < 2.9  # 7 pitch classes, C twice as often
+    assert sum(len(t.notes) for t in cut(music, 64).tracks) == 64
+    summary = summarise([s, s, {**s, "pitch_class_entropy": float("nan")}])
+    assert summary["pitch_class_entropy"]["n"] == 2 and summary["length_s"]["ci95"] == 0.0
+
+
+def test_evaluate_generates_and_compares_with_test_split(trained_run, tmp_path):
+    out = tmp_path / "ev.json"
+    result = run(_cfg("evaluate", [f"checkpoint={trained_run}", "n_samples=3", "max_events=60", f"out={out}"]))
+    saved = json.loads(out.read_text())
+    assert saved["n_samples"] == 3 and saved["n_truth"] >= 1
+    gt = result["ground_truth"]["pitch_class_entropy"]["mean"]
+    assert math.isfinite(gt) and 2.0 < gt < 3.6
+
+
+def test_evaluate_needs_a_source(tmp_path):
+    with pytest.raises(ConfigError):
+        run(_cfg("evaluate", [f"out={tmp_path / 'x.json'}"]))
+
+
+def test_attention_analysis_writes_png_and_json(trained_run, tmp_path):
+    from mmt.analyze_attention import run as analyze
+
+    result = analyze(_cfg("analyze_attention", [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "n_pieces=2"]))
+    assert (tmp_path / "attention.png").stat().st_size > 0 and (tmp_path / "attention.json").is_file()
+    gains = [g for g in result["beat_distance"]["gain"] if g is not None]
+    assert gains and all(g > 0 for g in gains) and result["beat_distance"]["pairs"][0] > 0

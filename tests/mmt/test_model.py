@@ -1,0 +1,57 @@
+import torch
+
+from mmt.data import IGNORE_INDEX
+from mmt.model import MMTTransformer, count_parameters, lr_lambda, sequence_loss
+from mmt.representation import Encoding
+
+ENC = Encoding()
+
+
+def _net(**kw):
+    torch.manual_seed(0)
+    return MMTTransformer(ENC.vocab_sizes, **{"dim": 32, "depth": 2, "heads": 2, "max_seq_len": 64, **kw}).eval()
+
+
+def _codes(b=2, t=40):
+    g = torch.Generator().manual_seed(0)
+    x = torch.stack([torch.randint(0, v, (b, t), generator=g) for v in ENC.vocab_sizes], dim=-1)
+    return x
+
+
+def test_paper_size_parameter_count():
+    net = MMTTransformer(ENC.vocab_sizes, dim=512, depth=6, heads=8, ff_mult=4, dropout=0.2, max_seq_len=1024)
+    assert abs(count_parameters(net) / 1e6 - 19.94) < 0.05
+
+
+def test_kv_cache_matches_full_forward():
+    net, x = _net(), _codes()
+    full = net(x)
+    cache = net.new_cache(2)
+    parts = [net(x[:, :10], cache)] + [net(x[:, i : i + 1], cache) for i in range(10, 20)] + [net(x[:, 20:], cache)]
+    assert cache.length == 40
+    assert torch.allclose(torch.cat(parts, dim=1), full, atol=1e-5)
+
+
+def test_attention_maps_are_causal_and_match_forward():
+    net, x = _net(), _codes(1, 12)
+    maps = net.attention_maps(x)
+    assert len(maps) == 2 and maps[0].shape == (1, 2, 12, 12)
+    assert torch.allclose(maps[0].sum(-1), torch.ones(1, 2, 12), atol=1e-5)
+    assert (maps[0].triu(1) == 0).all()
+
+
+def test_loss_ignores_padding_rows():
+    net, x = _net(), _codes(1, 30)
+    y = torch.roll(x, -1, 1)
+    y[:, 20:] = IGNORE_INDEX
+    loss_a, parts = sequence_loss(net, x, y)
+    x2 = x.clone()
+    x2[:, 20:] = 0  # padding inputs differ: causal attention + ignored targets -> same loss
+    loss_b, _ = sequence_loss(net, x2, y)
+    assert torch.allclose(loss_a, loss_b) and len(parts) == 6
+    assert torch.allclose(loss_a, torch.stack(parts).sum())
+
+
+def test_schedule_warmup_then_linear_decay():
+    f = lr_lambda(10, 110, 0.1)
+    assert f(0) == 0.1 and abs(f(9) - 1.0) < 1e-9 and abs(f(60) - 0.55) < 1e-9 and f(500) == 0.1
