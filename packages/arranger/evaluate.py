@@ -15,7 +15,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from arranger.cli import clear_errors
+from gm_common.cli import clear_errors
 from arranger.data import Example, load_examples, split_examples
 from arranger.metrics import evaluate_pieces, plot_confusion
 from arranger.predict import Arranger

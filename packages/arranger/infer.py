@@ -19,7 +19,8 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from arranger.cli import clear_errors, run_cli
+from arranger.cli import run_cli
+from gm_common.cli import clear_errors
 from arranger.data import RESOLUTION
 from arranger.predict import Arranger
 from gm_common.errors import ConfigError, InputFileError

@@ -16,7 +16,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from arranger.baselines import BASELINES, Baseline
-from arranger.cli import clear_errors
+from gm_common.cli import clear_errors
 from arranger.data import dataset_stats, get_spec, load_examples, split_examples
 from arranger.evaluate import evaluate_arranger
 from arranger.predict import Arranger
@@ -47,8 +47,6 @@ def run_train(cfg: DictConfig) -> dict:
             torch.save(payload, tmp)
         atomic_write_text(ckpt_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     else:
-        from lightning.pytorch.callbacks import EarlyStopping
-
         from arranger.module import ArrangerData, ArrangerModule
         from gm_common.training import build_trainer
 
@@ -60,10 +58,7 @@ def run_train(cfg: DictConfig) -> dict:
             if state.get("hyper_parameters", {}).get("dataset", {}).get("name") != spec.name:
                 raise CheckpointError(f"{cfg.init_from}: init_from checkpoint is not for dataset {spec.name!r}")
             module.load_state_dict(state["state_dict"])
-        # Early stopping checked after each validation, non-strict: a run resumed at an epoch boundary
-        # (where validation already ran) must not fail on the missing metric.
-        stopper = EarlyStopping("val/loss", patience=tr.patience, strict=False, check_on_train_epoch_end=False) if tr.patience else None
-        trainer = build_trainer(cfg.trainer, run_dir, config=cfg, monitor="val/loss", extra_callbacks=[stopper] if stopper else None)
+        trainer = build_trainer(cfg.trainer, run_dir, config=cfg, monitor="val/loss", early_stopping_patience=tr.patience or None)
         trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_resume(cfg.ckpt_path, run_dir), weights_only=True)
         is_zero = trainer.is_global_zero
     if not (cfg.test and is_zero):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from gm_common.errors import ToolkitError
+from gm_common.cli import clear_errors
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "clipsonic"
 
@@ -25,15 +23,4 @@ def compose(config_name: str, argv: list[str] | None = None) -> DictConfig:
         return hydra_compose(config_name=config_name, overrides=argv)
 
 
-def cli(fn: Callable) -> Callable:
-    """Run an entry point; a ToolkitError is printed as one line (``error: ...``) with exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ToolkitError as err:
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
-
-    return wrapper
+cli = clear_errors  # entry points print a ToolkitError as one line, exit status 2

@@ -24,16 +24,14 @@ from omegaconf import DictConfig, OmegaConf
 from gm_common.errors import ConfigError, InputFileError
 
 from clipsonic._cli import cli, compose
+from gm_common.cli import positional_override
 
 MODES = ("zs", "pd", "iq")
 
 
 def prompt_to_override(argv: list[str]) -> list[str]:
     """A first argument that is not ``key=value`` is the prompt: turn it into a ``prompt=`` override."""
-    if argv and "=" not in argv[0] and not argv[0].startswith("-"):
-        text = argv[0].replace("\\", "\\\\").replace('"', '\\"')
-        return [f'prompt="{text}"', *argv[1:]]
-    return list(argv)
+    return positional_override(argv, "prompt")
 
 
 def query_embeddings(mode: str, clip, prompts: list[str] | None = None, images: np.ndarray | None = None, prior=None,

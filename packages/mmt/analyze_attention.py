@@ -24,7 +24,7 @@ from omegaconf import DictConfig  # noqa: E402
 from gm_common.corpus import split_811  # noqa: E402
 from gm_common.errors import ConfigError  # noqa: E402
 from gm_common.files import atomic_path, atomic_write_text, check_writable  # noqa: E402
-from mmt.cli import run_cli  # noqa: E402
+from gm_common.cli import clear_errors  # noqa: E402
 from mmt.data import encoded_dataset, make_sample  # noqa: E402
 from mmt.generate import resolve_checkpoint  # noqa: E402
 from mmt.model import MMTTransformer, load_model  # noqa: E402
@@ -108,7 +108,7 @@ def run(cfg: DictConfig) -> dict:
 
 @hydra.main(config_path="../../configs/mmt", config_name="analyze_attention", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_cli(run, cfg)
+    clear_errors(run)(cfg)
 
 
 if __name__ == "__main__":

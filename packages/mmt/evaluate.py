@@ -25,7 +25,7 @@ from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import read_music
 from gm_common.seed import seed_everything
-from mmt.cli import run_cli
+from gm_common.cli import clear_errors
 from mmt.data import encoded_dataset
 from mmt.generate import resolve_checkpoint, sample_batches, unconditional_prompt
 from mmt.model import load_model
@@ -156,7 +156,7 @@ def format_table(result: dict) -> str:
 
 @hydra.main(config_path="../../configs/mmt", config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_cli(run, cfg)
+    clear_errors(run)(cfg)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from gm_common.notes import read_music, write_midi
 from gm_common.plots import plot_pianoroll
 from gm_common.render import render_midi
 from gm_common.seed import seed_everything
-from mmt.cli import run_cli
+from gm_common.cli import clear_errors
 from mmt.data import assign_programs
 from mmt.model import MMTTransformer, load_model
 from mmt.representation import (
@@ -197,7 +197,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
 
 @hydra.main(config_path="../../configs/mmt", config_name="generate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_cli(run, cfg)
+    clear_errors(run)(cfg)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ import hydra
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import DictConfig, OmegaConf
 
 from gm_common.checkpoint import resolve_resume
 from gm_common.seed import seed_everything
 from gm_common.training import build_trainer
-from mmt.cli import run_cli
+from gm_common.cli import clear_errors
 from mmt.model import MMTLightning, count_parameters
 from mmt.representation import Encoding
 
@@ -45,10 +44,8 @@ def train(cfg: DictConfig) -> Path:
     plain = OmegaConf.to_container(cfg, resolve=True)
     module = MMTLightning(model=plain["model"], encoding=encoding.to_dict(), optim=plain["optim"], data=plain["data"])
     log.info("model %s: %.2f M parameters", cfg.model.get("name", "?"), count_parameters(module.net) / 1e6)
-    # Early stopping checks after each validation (not at train-epoch end, which breaks mid-epoch resumes).
     patience = cfg.get("early_stopping_patience")
-    stopper = [EarlyStopping(monitor="val/loss", mode="min", patience=int(patience or 0), check_on_train_epoch_end=False)]
-    trainer = build_trainer(cfg.trainer, run_dir, config=cfg, extra_callbacks=stopper if patience else None)
+    trainer = build_trainer(cfg.trainer, run_dir, config=cfg, early_stopping_patience=int(patience) if patience else None)
     if trainer.is_global_zero:
         encoding.save(run_dir / "encoding.json")
     ckpt = resolve_resume(cfg.get("ckpt_path"), run_dir)
@@ -60,7 +57,7 @@ def train(cfg: DictConfig) -> Path:
 
 @hydra.main(config_path="../../configs/mmt", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_cli(train, cfg)
+    clear_errors(train)(cfg)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ def _run(world, *extra):
 
 
 def test_prompt_argument():
-    assert prompt_to_override(["a red circle", "n=2"]) == ['prompt="a red circle"', "n=2"]
-    assert prompt_to_override(['say "hi"']) == ['prompt="say \\"hi\\""']
+    assert prompt_to_override(["a red circle", "n=2"]) == ["prompt='a red circle'", "n=2"]
+    assert prompt_to_override(["it's \"hi\""]) == ["prompt='it\\'s \"hi\"'"]
     assert prompt_to_override(["mode=iq"]) == ["mode=iq"]
 
 

@@ -110,6 +110,6 @@ def test_cli_error_is_one_line(trained_run, tmp_path):
         [sys.executable, "-m", "mmt.generate", f"checkpoint={trained_run}", f"out_dir={out}", "instruments=[kazoo]"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: unknown instrument 'kazoo'") and "Traceback" not in proc.stderr
     _assert_nothing_written(out)
