@@ -32,7 +32,7 @@ class SaveLast(Callback):
             return
         self._saved_step = trainer.global_step
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        trainer.save_checkpoint(tmp)  # collective call; rank 0 writes
+        trainer.save_checkpoint(tmp, weights_only=False)  # the full state (optimizer, loops); collective call, rank 0 writes
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         trainer.strategy.barrier("save_last")

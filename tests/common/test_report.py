@@ -24,7 +24,10 @@ def _dump_dom(page: Path, profile: Path) -> str:
 
 def test_index_lists_every_output(tmp_path):
     demo.main(tmp_path / "common")
+    (tmp_path / "common" / "data").mkdir()
+    (tmp_path / "common" / "data" / "training_image.png").write_bytes(b"")
     page = write_index(tmp_path).read_text()
+    assert "training_image" not in page
     assert 'src="common/bwv10.7.png"' in page and 'href="common/bwv10.7.mid"' in page
     if fluidsynth_available():
         assert '<audio controls preload="metadata" src="common/bwv10.7.wav">' in page
