@@ -1,6 +1,7 @@
 """Build a Lightning Trainer from a Hydra ``trainer`` config, with the project's standard callbacks:
-checkpoints (best by the monitored metric + last = latest state, resumable), the full resolved config saved beside them, CSV and TensorBoard
-logs, a progress bar, and optional early stopping."""
+checkpoints (best by the monitored metric + last = latest state, resumable), the full resolved config
+saved beside them, CSV and TensorBoard logs, a progress bar, a check that DDP replicas agree, and
+optional early stopping."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -42,6 +44,35 @@ class SaveLast(Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._save(trainer)
+
+
+class ReplicaCheck(Callback):
+    """Under DDP, check after every validation and at the end that all ranks hold the same weights (a
+    float64 sum and sum of squares of every parameter, gathered from each rank); a replica that drifted
+    (rank-dependent code, a skipped all-reduce) stops training with an error instead of a silently wrong
+    model. Rank 0 prints ``weights agree across N ranks`` when training ends."""
+
+    def __init__(self, rtol: float = 1e-6):
+        self.rtol = rtol
+
+    def _check(self, trainer: L.Trainer, pl_module: L.LightningModule) -> torch.Tensor | None:
+        if trainer.world_size < 2 or trainer.sanity_checking:
+            return None
+        params = [p.detach().double() for p in pl_module.parameters()]
+        mine = torch.stack([sum(p.sum() for p in params), sum(p.square().sum() for p in params)])
+        every = trainer.strategy.all_gather(mine.to(pl_module.device)).view(trainer.world_size, 2).cpu()
+        scale = every.abs().max(dim=0).values.clamp(min=1e-12)
+        spread = ((every - every[0]).abs().max(dim=0).values / scale).max()
+        if float(spread) > self.rtol:
+            raise RuntimeError(f"DDP ranks disagree on the weights at step {trainer.global_step}: fingerprints {every.tolist()}")
+        return every
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._check(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._check(trainer, pl_module) is not None and trainer.is_global_zero:
+            print(f"weights agree across {trainer.world_size} ranks at step {trainer.global_step}", flush=True)
 
 
 class SaveConfig(Callback):
@@ -79,6 +110,7 @@ def build_trainer(
         SaveLast(ckpt_dir / "last.ckpt"),
         TQDMProgressBar(refresh_rate=max(1, int(kwargs.pop("progress_refresh_rate", 10)))),
         LearningRateMonitor(logging_interval="step"),
+        ReplicaCheck(),
     ]
     if config is not None:
         callbacks.append(SaveConfig(config, ckpt_dir))

@@ -177,6 +177,52 @@ class MMTTransformer(nn.Module):
         return maps
 
 
+class IncrementalDecoder:
+    """Generation state of one batch: the key/value cache, and the weights laid out once for one-event
+    steps (transposed and contiguous, so each layer is a plain ``addmm``).
+
+    ``prefill(prompt)`` runs the prompt through the model, then every ``step(codes)`` costs one event. A
+    small model's cached step is bound by per-operation overhead, not arithmetic, so :meth:`step` uses as
+    few operations as it can; it equals ``net(codes[:, None], cache)[:, 0]`` (tested)."""
+
+    def __init__(self, net: MMTTransformer, batch: int, max_len: int | None = None):
+        self.net = net
+        self.cache = net.new_cache(batch, max_len)
+
+        def t(linear: nn.Linear) -> torch.Tensor:
+            return linear.weight.detach().t().contiguous()
+
+        self.layers = [
+            (blk.ln1.weight, blk.ln1.bias, t(blk.qkv), t(blk.proj), blk.proj.bias,
+             blk.ln2.weight, blk.ln2.bias, t(blk.ff1), blk.ff1.bias, t(blk.ff2), blk.ff2.bias)
+            for blk in net.blocks
+        ]  # fmt: skip
+        self.head_w, self.head_b = t(net.head), net.head.bias
+
+    def prefill(self, prompt: torch.Tensor) -> torch.Tensor:
+        """``prompt`` (B, T, 6) -> logits of the event after it (B, sum(vocab_sizes))."""
+        return self.net(prompt, self.cache)[:, -1]
+
+    def step(self, codes: torch.Tensor) -> torch.Tensor:
+        """Append one event per row, ``codes`` (B, 6) -> logits of the next (B, sum(vocab_sizes))."""
+        net, cache = self.net, self.cache
+        start = cache.length
+        if start >= cache.max_len:
+            raise ValueError(f"sequence of {start + 1} events exceeds the cache ({cache.max_len})")
+        b, dim, heads = codes.shape[0], net.dim, net.heads
+        h = F.embedding(codes + net.offsets, net.embed.weight).sum(1).add_(net.pos.weight[start])
+        for i, (g1, b1, w_qkv, w_proj, b_proj, g2, b2, w_ff1, b_ff1, w_ff2, b_ff2) in enumerate(self.layers):
+            qkv = torch.mm(F.layer_norm(h, (dim,), g1, b1), w_qkv)
+            kv = cache.kv[i]  # (2, B, heads, max_len, head_dim)
+            kv[:, :, :, start] = qkv[:, dim:].view(b, 2, heads, -1).transpose(0, 1)
+            att = F.scaled_dot_product_attention(qkv[:, :dim].view(b, heads, 1, -1), kv[0, :, :, : start + 1], kv[1, :, :, : start + 1])
+            h = torch.addmm(h, att.view(b, dim), w_proj).add_(b_proj)
+            ff = F.gelu(torch.addmm(b_ff1, F.layer_norm(h, (dim,), g2, b2), w_ff1))
+            h = torch.addmm(h, ff, w_ff2).add_(b_ff2)
+        cache.length = start + 1
+        return torch.addmm(self.head_b, F.layer_norm(h, (dim,), net.norm.weight, net.norm.bias), self.head_w)
+
+
 def sequence_loss(net: MMTTransformer, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Sum over the six fields of the mean cross-entropy over non-padding rows (padding = IGNORE_INDEX)."""
     logits = net.split(net(x))

@@ -19,11 +19,13 @@ step (the reference implementation's way, kept for comparison).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
-from mmt.model import MMTTransformer
+from mmt.model import IncrementalDecoder, MMTTransformer
 from mmt.representation import F_BEAT, F_INSTRUMENT, F_TYPE, TYPE_EOS, TYPE_INSTRUMENT, TYPE_NOTE, TYPE_SON
 
 NEG_INF = float("-inf")
@@ -39,11 +41,14 @@ class SamplingConfig:
 
 class FieldSampler:
     """Precomputed index tables to sample the six fields (plus a 7th: the instrument of an instrument
-    row) from one padded (B, 7, Vmax) logit tensor."""
+    row) from one padded (B, 7, Vmax) logit tensor. A step of a small model is bound by the number of
+    tensor operations, so the rules are table look-ups and in-place masks, and the draw is an
+    inverse-CDF search (``torch.multinomial`` costs more than the rest of the sampler on 7 small rows)."""
 
     def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, device: torch.device):
         self.cfg, self.sizes = cfg, list(vocab_sizes)
-        sizes = self.sizes + [self.sizes[F_INSTRUMENT]]
+        self.n_inst = self.sizes[F_INSTRUMENT]
+        sizes = self.sizes + [self.n_inst]
         self.vmax = max(sizes)
         offsets = [0]
         for v in self.sizes[:-1]:
@@ -55,56 +60,60 @@ class FieldSampler:
             idx[f, :v] = torch.arange(o, o + v)
             pad[f, :v] = 0.0
         pad[:, 0] = NEG_INF  # code 0 is never sampled
-        self.idx, self.pad = idx.to(device), pad.to(device)
-        self.k = torch.tensor([max(1, math.ceil((1 - cfg.filter_threshold) * v)) for v in sizes], device=device)
-        self.kmax = int(self.k.max())
+        self.idx, self.pad = idx.view(-1).to(device), pad.to(device)
+        self.inv_temperature = 1.0 / max(cfg.temperature, 1e-5)
+        k = torch.tensor([max(1, math.ceil((1 - cfg.filter_threshold) * v)) for v in sizes], device=device)
+        self.kmax, self.kth_index = int(k.max()), (k - 1).view(1, -1, 1)
         self.arange = torch.arange(self.vmax, device=device)
-        # allowed next types given the running maximum type (rows: max type 0..4)
+        # banned next types, by the running maximum type and whether every instrument is declared
         allowed = torch.zeros(5, 5, dtype=torch.bool)
         allowed[0, TYPE_INSTRUMENT] = True
         allowed[1, [TYPE_INSTRUMENT, TYPE_SON]] = True
         allowed[2, [TYPE_NOTE, TYPE_EOS]] = True
         allowed[3, [TYPE_NOTE, TYPE_EOS]] = True
         allowed[4, TYPE_EOS] = True
-        self.type_allowed = allowed.to(device)
+        # rows: max_type * (n_inst + 1) + last declared instrument; once the last instrument is declared,
+        # no instrument row
+        banned = (~allowed)[:, None, :].repeat(1, self.n_inst + 1, 1)
+        banned[:, self.n_inst - 1 :, TYPE_INSTRUMENT] = True
+        self.type_banned = banned.view(-1, 5).to(device)
+        # which sampled field fills each column of the output row, and whether it is kept, by type
+        cols = torch.zeros(5, 6, dtype=torch.long)
+        keep = torch.zeros(5, 6, dtype=torch.long)
+        keep[:, F_TYPE] = 1
+        cols[TYPE_NOTE], keep[TYPE_NOTE] = torch.arange(6), 1
+        cols[TYPE_INSTRUMENT, F_INSTRUMENT], keep[TYPE_INSTRUMENT, F_INSTRUMENT] = 6, 1
+        self.cols, self.keep = cols.to(device), keep.to(device)
 
     def sample(self, logits: torch.Tensor, state: GenerationState, generator: torch.Generator | None) -> torch.Tensor:
         """logits (B, sum V) of the next event -> its (B, 6) codes."""
-        b = logits.shape[0]
-        x = logits[:, self.idx] / max(self.cfg.temperature, 1e-5) + self.pad  # (B, 7, Vmax)
+        b, n_inst = logits.shape[0], self.n_inst
+        x = torch.add(self.pad, logits.index_select(1, self.idx).view(b, 7, self.vmax), alpha=self.inv_temperature)
         # type: allowed by the running maximum; no instrument row once every instrument is declared
-        type_ok = self.type_allowed[state.max_type].clone()
-        type_ok[:, TYPE_INSTRUMENT] &= state.last_inst < self.sizes[F_INSTRUMENT] - 1
-        x[:, F_TYPE, :5] = x[:, F_TYPE, :5].masked_fill(~type_ok, NEG_INF)
+        rule = torch.add(state.last_inst, state.max_type, alpha=n_inst + 1)
+        x[:, F_TYPE, :5].masked_fill_(self.type_banned.index_select(0, rule), NEG_INF)
         # beat: never below the latest note's beat
-        x[:, F_BEAT] = x[:, F_BEAT].masked_fill(self.arange[None] < state.max_beat[:, None], NEG_INF)
-        n_inst = self.sizes[F_INSTRUMENT]
-        # instrument of an instrument row: strictly above the last declared
-        # (once all are declared, type 1 is masked and this field unused: keep its last code samplable)
-        last = state.last_inst.clamp(max=n_inst - 2)
-        x[:, 6, :n_inst] = x[:, 6, :n_inst].masked_fill(self.arange[None, :n_inst] <= last[:, None], NEG_INF)
+        x[:, F_BEAT].masked_fill_(self.arange < state.max_beat[:, None], NEG_INF)
+        # instrument of an instrument row: strictly above the last declared (once all are declared,
+        # type 1 is banned and this field unused: keep its last code samplable)
+        x[:, 6, :n_inst].masked_fill_(self.arange[:n_inst] <= state.last_inst.clamp(max=n_inst - 2)[:, None], NEG_INF)
         if self.cfg.only_declared_instruments:
-            ok = state.declared | ~state.declared.any(dim=1, keepdim=True)
-            x[:, F_INSTRUMENT, :n_inst] = x[:, F_INSTRUMENT, :n_inst].masked_fill(~ok, NEG_INF)
+            x[:, F_INSTRUMENT, :n_inst].masked_fill_(state.undeclared(), NEG_INF)
         # every field keeps at least one samplable code: type by the table, beat its running maximum,
         # instruments at least one code (above), pitch/position/duration all their non-zero codes
-        # top-k per field
-        top = x.topk(self.kmax, dim=-1).values  # (B, 7, kmax), sorted
-        kth = top.gather(-1, (self.k - 1).view(1, -1, 1).expand(b, -1, 1))
-        x = x.masked_fill(x < kth, NEG_INF)
+        kth = x.topk(self.kmax, dim=-1).values.gather(-1, self.kth_index.expand(b, -1, -1))
+        x.masked_fill_(x < kth, NEG_INF)
         if self.cfg.top_p < 1.0:
             sorted_x, order = x.sort(dim=-1, descending=True)
             cum = sorted_x.softmax(-1).cumsum(-1)
             drop = (cum - sorted_x.softmax(-1)) > self.cfg.top_p  # keep at least the first
             x = x.scatter(-1, order, sorted_x.masked_fill(drop, NEG_INF))
-        probs = x.softmax(-1).view(b * 7, self.vmax)
-        s = torch.multinomial(probs, 1, generator=generator).view(b, 7)
+        # inverse CDF: the first code whose cumulative probability exceeds u * total, u in [0, 1)
+        cdf = x.softmax(-1).cumsum(-1)
+        u = torch.rand((b, 7, 1), generator=generator, device=x.device)
+        s = torch.searchsorted(cdf, u * cdf[..., -1:], right=True).view(b, 7)
         t = s[:, F_TYPE]
-        is_note = (t == TYPE_NOTE).unsqueeze(1)
-        row = torch.where(is_note, s[:, :6], torch.zeros_like(s[:, :6]))
-        row[:, F_TYPE] = t
-        row[:, F_INSTRUMENT] = torch.where(t == TYPE_INSTRUMENT, s[:, 6], row[:, F_INSTRUMENT])
-        return row
+        return s.gather(1, self.cols.index_select(0, t)) * self.keep.index_select(0, t)
 
 
 class GenerationState:
@@ -113,25 +122,44 @@ class GenerationState:
     def __init__(self, prompt: torch.Tensor, n_instruments: int):
         b = prompt.shape[0]
         types = prompt[..., F_TYPE]
+        self.n_instruments = n_instruments
         self.max_type = types.max(dim=1).values
         notes = types == TYPE_NOTE
         self.max_beat = torch.where(notes, prompt[..., F_BEAT], torch.zeros_like(types)).max(dim=1).values
         inst_rows = types == TYPE_INSTRUMENT
         inst = torch.where(inst_rows, prompt[..., F_INSTRUMENT], torch.zeros_like(types))
         self.last_inst = inst.max(dim=1).values
-        self.declared = torch.zeros(b, n_instruments, dtype=torch.bool, device=prompt.device)
+        # one column more than instruments: updates by rows that declare nothing write there
+        self.declared = torch.zeros(b, n_instruments + 1, dtype=torch.bool, device=prompt.device)
         self.declared.scatter_(1, inst, inst_rows)
         self.declared[:, 0] = False
         self.done = (types == TYPE_EOS).any(dim=1)
 
+    def undeclared(self) -> torch.Tensor:
+        """(B, n_instruments): instruments a note may not use (none banned before any is declared)."""
+        declared = self.declared[:, : self.n_instruments]
+        return ~declared & declared.any(dim=1, keepdim=True)
+
     def update(self, row: torch.Tensor) -> None:
+        """Take a generated row (B, 6); its beat is 0 unless it is a note."""
         t = row[:, F_TYPE]
-        self.max_type = torch.maximum(self.max_type, t)
-        self.max_beat = torch.where(t == TYPE_NOTE, torch.maximum(self.max_beat, row[:, F_BEAT]), self.max_beat)
+        torch.maximum(self.max_type, t, out=self.max_type)
+        torch.maximum(self.max_beat, row[:, F_BEAT], out=self.max_beat)
         is_inst = t == TYPE_INSTRUMENT
         self.last_inst = torch.where(is_inst, row[:, F_INSTRUMENT], self.last_inst)
-        self.declared[is_inst, row[is_inst, F_INSTRUMENT]] = True
+        self.declared.scatter_(1, torch.where(is_inst, row[:, F_INSTRUMENT], self.n_instruments)[:, None], True)
         self.done |= t == TYPE_EOS
+
+
+@contextmanager
+def _without_onednn() -> Iterator[None]:
+    """oneDNN sets up every GELU call on a CPU (~6 us), more than a small model's GELU costs without it."""
+    enabled = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = enabled
 
 
 @torch.inference_mode()
@@ -162,24 +190,25 @@ def generate(
     out[:, :t0] = prompt
     eos_row = torch.zeros(6, dtype=torch.long, device=device)
     eos_row[F_TYPE] = TYPE_EOS
-    cache = net.new_cache(b, max_events) if use_cache else None
-    logits = net(prompt, cache)[:, -1] if use_cache else None
+    decoder = IncrementalDecoder(net, b, max_events) if use_cache else None
+    logits = decoder.prefill(prompt) if use_cache else None
     n = t0
-    while n < max_events:
-        if not use_cache:
-            logits = net(out[:, :n])[:, -1]
-        row = sampler.sample(logits, state, generator)
-        if stop_at_eos:
-            row = torch.where(state.done[:, None], eos_row, row)
-        else:
-            state.done.zero_()
-        state.update(row)
-        out[:, n] = row
-        n += 1
-        if stop_at_eos and bool(state.done.all()):
-            break
-        if use_cache and n < max_events:
-            logits = net(row[:, None], cache)[:, -1]
+    with _without_onednn():
+        while n < max_events:
+            if not use_cache:
+                logits = net(out[:, :n])[:, -1]
+            row = sampler.sample(logits, state, generator)
+            if stop_at_eos:
+                row = torch.where(state.done[:, None], eos_row, row)
+            else:
+                state.done.zero_()
+            state.update(row)
+            out[:, n] = row
+            n += 1
+            if stop_at_eos and bool(state.done.all()):
+                break
+            if use_cache and n < max_events:
+                logits = decoder.step(row)
     return out[:, :n]
 
 

@@ -12,11 +12,13 @@ from gm_common.errors import CheckpointError
 SCRIPT = Path(__file__).with_name("tiny_lightning.py")
 
 
-def _train(run_dir: Path, *args: str) -> None:
+def _train(run_dir: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--run-dir", str(run_dir), *args], capture_output=True, text=True, timeout=300
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    if ok:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
 
 
 def test_single_cpu_trains_saves_config_and_resumes(tmp_path):
@@ -43,13 +45,19 @@ def test_last_checkpoint_is_the_latest_step_even_without_improvement(tmp_path):
 
 def test_ddp_on_cpu_two_processes(tmp_path):
     cache = tmp_path / "cache"
-    _train(tmp_path, "--trainer", "ddp_cpu", "--max-steps", "4", "--corpus-cache", str(cache))  # 4 batches per rank = one epoch
+    proc = _train(tmp_path, "--trainer", "ddp_cpu", "--max-steps", "4", "--corpus-cache", str(cache))  # 4 batches per rank = one epoch
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert all(r["world_size"] == 2 and r["global_step"] == 4 for r in ranks)
     # The corpus cache was converted once, by rank 0; rank 1 read it.
     assert [r["parsed"] for r in ranks] == [3, 0] and len(list(cache.glob("*.npz"))) == 1
     assert ranks[0]["checksum"] == pytest.approx(ranks[1]["checksum"], abs=1e-9)
+    assert proc.stdout.count("weights agree across 2 ranks at step 4") == 1
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["best.ckpt", "config.yaml", "last.ckpt"]
+
+
+def test_ddp_replicas_that_drift_stop_training(tmp_path):
+    proc = _train(tmp_path, "--trainer", "ddp_cpu", "--max-steps", "4", "--desync", ok=False)
+    assert proc.returncode != 0 and "DDP ranks disagree on the weights at step 4" in proc.stderr
 
 
 def test_resume_paths(tmp_path):

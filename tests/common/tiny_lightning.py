@@ -33,7 +33,7 @@ corpus.read_music = _counting_reader
 
 
 class Tiny(L.LightningModule):
-    def __init__(self, lr: float = 0.05, corpus_cache: str | None = None):
+    def __init__(self, lr: float = 0.05, corpus_cache: str | None = None, desync: bool = False):
         super().__init__()
         self.save_hyperparameters()
         self.net = torch.nn.Linear(4, 1)
@@ -50,6 +50,11 @@ class Tiny(L.LightningModule):
         loss = self._loss(batch)
         self.log("train/loss", loss)
         return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if self.hparams.desync and self.global_rank == 1:  # a replica that drifts (rank-dependent code)
+            with torch.no_grad():
+                self.net.bias.add_(1.0)
 
     def validation_step(self, batch, _):
         self.log("val/loss", self._loss(batch), sync_dist=True)
@@ -73,11 +78,12 @@ def main() -> None:
     ap.add_argument("--ckpt-path", default=None)
     ap.add_argument("--corpus-cache", default=None)
     ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--desync", action="store_true")
     args = ap.parse_args()
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose(overrides=[f"+trainer={args.trainer}", f"trainer.max_steps={args.max_steps}", "trainer.log_every_n_steps=1"])
     seed_everything(0)
-    model = Tiny(lr=args.lr, corpus_cache=args.corpus_cache)
+    model = Tiny(lr=args.lr, corpus_cache=args.corpus_cache, desync=args.desync)
     trainer = build_trainer(cfg.trainer, args.run_dir, config=cfg)
     train, valid = loaders()
     trainer.fit(model, train, valid, ckpt_path=resolve_resume(args.ckpt_path, args.run_dir), weights_only=True)

@@ -1,7 +1,7 @@
 import torch
 
 from mmt.data import IGNORE_INDEX
-from mmt.model import MMTTransformer, count_parameters, lr_lambda, sequence_loss
+from mmt.model import IncrementalDecoder, MMTTransformer, count_parameters, lr_lambda, sequence_loss
 from mmt.representation import Encoding
 
 ENC = Encoding()
@@ -30,6 +30,15 @@ def test_kv_cache_matches_full_forward():
     parts = [net(x[:, :10], cache)] + [net(x[:, i : i + 1], cache) for i in range(10, 20)] + [net(x[:, 20:], cache)]
     assert cache.length == 40
     assert torch.allclose(torch.cat(parts, dim=1), full, atol=1e-5)
+
+
+def test_incremental_decoder_steps_match_full_forward():
+    net, x = _net(), _codes()
+    full = net(x)
+    dec = IncrementalDecoder(net, 2)
+    logits = [dec.prefill(x[:, :10])] + [dec.step(x[:, i]) for i in range(10, 39)]
+    assert dec.cache.length == 39
+    assert torch.allclose(torch.stack(logits, dim=1), full[:, 9:39], atol=1e-5)
 
 
 def test_attention_maps_are_causal_and_match_forward():

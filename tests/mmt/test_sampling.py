@@ -1,9 +1,11 @@
+import math
+
 import pytest
 import torch
 
 from mmt.model import MMTTransformer
-from mmt.representation import Encoding
-from mmt.sampling import SamplingConfig, generate, trim
+from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, Encoding
+from mmt.sampling import FieldSampler, GenerationState, SamplingConfig, generate, trim
 
 ENC = Encoding()
 
@@ -55,3 +57,25 @@ def test_cached_and_uncached_generation_agree(net):
     a = generate(net, prompt, 60, use_cache=True, generator=torch.Generator().manual_seed(3), stop_at_eos=False)
     b = generate(net, prompt, 60, use_cache=False, generator=torch.Generator().manual_seed(3), stop_at_eos=False)
     assert a.shape == (2, 60, 6) and torch.equal(a, b)
+
+
+def test_draws_follow_the_top_k_filtered_distribution():
+    sizes = ENC.vocab_sizes
+    g = torch.Generator().manual_seed(0)
+    sampler = FieldSampler(sizes, SamplingConfig(), torch.device("cpu"))
+    b = 20000
+    prompt = torch.tensor([[0] * 6, [1, 0, 0, 0, 0, 25], [2, 0, 0, 0, 0, 0]]).unsqueeze(0).repeat(b, 1, 1)
+    state = GenerationState(prompt, sizes[F_INSTRUMENT])
+    logits = torch.randn(sum(sizes), generator=g)
+    logits[3] = 10.0  # type: a note (top-k keeps only the best allowed type)
+    rows = sampler.sample(logits.expand(b, -1), state, g)
+    assert (rows[:, F_TYPE] == 3).all() and (rows[:, F_INSTRUMENT] == 25).all()
+    start = sum(sizes[:F_PITCH])
+    pitch = logits[start : start + sizes[F_PITCH]].clone()
+    pitch[0] = float("-inf")  # code 0 is never sampled
+    k = math.ceil(0.1 * sizes[F_PITCH])
+    pitch[pitch < pitch.topk(k).values[-1]] = float("-inf")
+    expected = pitch.softmax(0)
+    seen = torch.bincount(rows[:, F_PITCH], minlength=sizes[F_PITCH]).float() / b
+    assert (seen[expected == 0] == 0).all()
+    assert (seen - expected).abs().max() < 0.015

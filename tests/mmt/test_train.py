@@ -51,6 +51,14 @@ def test_ddp_two_cpu_processes(tmp_path, trained_run, tiny_cli_overrides):
     assert not list(tmp_path.glob("ddp?*")), "a second run folder was created"
     assert load_checkpoint(ckpts / "last.ckpt")["global_step"] == 2
     assert proc.stdout.count("checkpoints:") == 1
+    assert proc.stdout.count("weights agree across 2 ranks at step 2") == 1
+    # only rank 0 writes checkpoints and outputs: the files of a one-process run, plus rank 1's own log
+    files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
+    assert [f for f in files if not f.startswith("tb/events.")] == [
+        ".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml", "checkpoints/best.ckpt",
+        "checkpoints/config.yaml", "checkpoints/last.ckpt", "encoding.json", "logs/hparams.yaml", "logs/metrics.csv",
+        "tb/hparams.yaml", "train.log", "train_ddp_process_1.log"]  # fmt: skip
+    assert len([f for f in files if f.startswith("tb/events.")]) == 1
     assert torch.distributed.is_available()
 
 
