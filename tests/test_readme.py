@@ -1,0 +1,95 @@
+"""The README works as written: every ``python -m`` command in it composes its config (Hydra's
+``--cfg job``: the keys and config groups it names exist), every entry point's ``--help`` lists its config
+groups, and the README's short commands ("first hour") run for real from an empty folder."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import runpy
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+PACKAGES = ("mmt", "arranger", "clipsonic")
+
+
+def bash_blocks(text: str) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def readme_commands(text: str = README) -> list[list[str]]:
+    """``[module, *args]`` of every ``python -m`` (or ``torchrun ... -m``) command in the README's bash
+    blocks, placeholders filled in (``<pkg>``: each toolkit; ``<run>``: a run folder name)."""
+    found: list[list[str]] = []
+    for block in bash_blocks(text):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in line.split("&&"):
+                words = shlex.split(part, comments=True)
+                if "-m" not in words or not words or words[0] not in ("python", "torchrun", "srun"):
+                    continue
+                i = words.index("-m")
+                cmd = [w.replace("<run>", "run") for w in words[i + 1 :]]
+                if "<pkg>" in cmd[0]:
+                    found += [[cmd[0].replace("<pkg>", p), *cmd[1:]] for p in PACKAGES]
+                else:
+                    found.append(cmd)
+    unique = []
+    for cmd in found:
+        if cmd not in unique:
+            unique.append(cmd)
+    return unique
+
+
+def run_in_process(module: str, args: list[str]) -> str:
+    """Run ``python -m module args`` in this process (fast: no new interpreter); returns its stdout."""
+    out = io.StringIO()
+    argv = sys.argv
+    sys.argv = [module, *args]
+    try:
+        with contextlib.redirect_stdout(out):
+            try:
+                runpy.run_module(module, run_name="__main__", alter_sys=True)
+            except SystemExit as exit_:
+                assert exit_.code in (0, None), f"python -m {module} {shlex.join(args)} exited with {exit_.code}"
+    finally:
+        sys.argv = argv
+    return out.getvalue()
+
+
+COMMANDS = readme_commands()
+
+
+def test_the_readme_names_every_entry_point():
+    modules = {c[0] for c in COMMANDS}
+    assert {"mmt.train", "mmt.generate", "mmt.evaluate", "arranger.train", "arranger.evaluate", "arranger.infer",
+            "clipsonic.data.synthesize", "clipsonic.train_clip", "clipsonic.train_prior", "clipsonic.train",
+            "clipsonic.generate", "clipsonic.evaluate"} <= modules  # fmt: skip
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=[shlex.join(c)[:80] for c in COMMANDS])
+def test_readme_command_composes(cmd, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written: --cfg job only composes
+    printed = run_in_process(cmd[0], [*cmd[1:], "--cfg", "job"])
+    assert printed.strip(), f"{shlex.join(cmd)}: no config printed"
+    assert not any(tmp_path.iterdir()), f"{shlex.join(cmd)} wrote {list(tmp_path.iterdir())}"
+
+
+@pytest.mark.parametrize("module", sorted({c[0] for c in COMMANDS}))
+def test_help_lists_the_config_groups(module, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    printed = run_in_process(module, ["--help"])
+    assert "== Configuration groups ==" in printed and "trainer:" in printed
+
+
+def test_a_typo_in_a_config_group_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Exception, match="bach_tin"):
+        run_in_process("mmt.train", ["experiment=bach_tin", "--cfg", "job"])
