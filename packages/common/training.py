@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMon
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
 
 
@@ -85,6 +86,18 @@ class SaveConfig(Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if trainer.is_global_zero:
             atomic_write_text(self.folder / "config.yaml", self.text)
+
+
+def loader_options(num_workers: int = 0, pin_memory: bool | str = "auto", persistent_workers: bool = True) -> dict[str, Any]:
+    """``DataLoader`` keyword arguments from a data config, the same keys in every toolkit: worker
+    processes, pinned host memory (``"auto"``: when a CUDA device is present, where it speeds up the copy
+    to the GPU) and workers kept between epochs (meaningful only with workers)."""
+    if int(num_workers) < 0:
+        raise ConfigError(f"data.num_workers={num_workers} must be >= 0")
+    if pin_memory not in (True, False, "auto"):
+        raise ConfigError(f"data.pin_memory={pin_memory!r} must be true, false or auto")
+    pin = torch.cuda.is_available() if pin_memory == "auto" else bool(pin_memory)
+    return {"num_workers": int(num_workers), "pin_memory": pin, "persistent_workers": bool(persistent_workers) and int(num_workers) > 0}
 
 
 def build_trainer(

@@ -28,6 +28,7 @@ from gm_common.corpus import Piece, default_cache_dir, load_collection, load_fol
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_path
 from gm_common.notes import MIDI_SUFFIXES
+from gm_common.training import loader_options
 from mmt.representation import Encoding, codes_from_notes, extract_notes
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,8 @@ class MMTDataModule(L.LightningDataModule):
         max_seq_len: int = 1024,
         batch_size: int = 8,
         num_workers: int = 0,
+        pin_memory: bool | str = "auto",
+        persistent_workers: bool = True,
         seed: int = 0,
         cache_dir: str | None = None,
         min_notes: int = 50,
@@ -253,7 +256,8 @@ class MMTDataModule(L.LightningDataModule):
         self.encoding = encoding
         self.source = {"collections": list(collections or []), "folder": folder, "limit": limit}
         self.max_beat, self.max_seq_len, self.batch_size = max_beat, max_seq_len, batch_size
-        self.num_workers, self.seed, self.cache_dir, self.min_notes = num_workers, seed, cache_dir, min_notes
+        self.loader_options = loader_options(num_workers, pin_memory, persistent_workers)
+        self.seed, self.cache_dir, self.min_notes = seed, cache_dir, min_notes
         self.pieces: dict[str, np.ndarray] | None = None
         self.splits: dict[str, list[str]] = {}
 
@@ -277,10 +281,9 @@ class MMTDataModule(L.LightningDataModule):
             self.dataset(split, augment),
             batch_size=self.batch_size,
             shuffle=shuffle,
-            num_workers=self.num_workers,
             collate_fn=collate,
-            persistent_workers=self.num_workers > 0,
             drop_last=False,
+            **self.loader_options,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -71,3 +71,15 @@ def test_resume_paths(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="cannot load"):
         load_checkpoint(bad)
+
+
+def test_loader_options():
+    from gm_common.errors import ConfigError
+    from gm_common.training import loader_options
+
+    assert loader_options() == {"num_workers": 0, "pin_memory": False, "persistent_workers": False}  # no CUDA here
+    assert loader_options(2, True, True) == {"num_workers": 2, "pin_memory": True, "persistent_workers": True}
+    with pytest.raises(ConfigError, match="num_workers"):
+        loader_options(-1)
+    with pytest.raises(ConfigError, match="pin_memory"):
+        loader_options(0, "yes")

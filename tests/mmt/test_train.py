@@ -69,3 +69,11 @@ def test_bad_config_is_a_clear_error(tmp_path, tiny_train_cfg, bad):
 
     with pytest.raises(ConfigError, match="max_beat"):
         train(tiny_train_cfg(tmp_path, extra=[bad]))
+
+
+def test_dataloader_workers_are_configurable(tmp_path, tiny_train_cfg):
+    from mmt.train import train
+
+    cfg = tiny_train_cfg(tmp_path, steps=2, extra=["data.num_workers=1", "data.persistent_workers=true", "data.pin_memory=false"])
+    train(cfg)
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 2
