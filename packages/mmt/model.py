@@ -198,6 +198,8 @@ class IncrementalDecoder:
             for blk in net.blocks
         ]  # fmt: skip
         self.head_w, self.head_b = t(net.head), net.head.bias
+        kv = self.cache.kv  # per layer: keys and values (2, B, heads, max_len, head_dim), keys, values
+        self.kv_layers = [(kv[i], kv[i, 0], kv[i, 1]) for i in range(net.depth)]
 
     def prefill(self, prompt: torch.Tensor) -> torch.Tensor:
         """``prompt`` (B, T, 6) -> logits of the event after it (B, sum(vocab_sizes))."""
@@ -211,11 +213,10 @@ class IncrementalDecoder:
             raise ValueError(f"sequence of {start + 1} events exceeds the cache ({cache.max_len})")
         b, dim, heads = codes.shape[0], net.dim, net.heads
         h = F.embedding(codes + net.offsets, net.embed.weight).sum(1).add_(net.pos.weight[start])
-        for i, (g1, b1, w_qkv, w_proj, b_proj, g2, b2, w_ff1, b_ff1, w_ff2, b_ff2) in enumerate(self.layers):
+        for (g1, b1, w_qkv, w_proj, b_proj, g2, b2, w_ff1, b_ff1, w_ff2, b_ff2), (kv, k, v) in zip(self.layers, self.kv_layers):
             qkv = torch.mm(F.layer_norm(h, (dim,), g1, b1), w_qkv)
-            kv = cache.kv[i]  # (2, B, heads, max_len, head_dim)
-            kv[:, :, :, start] = qkv[:, dim:].view(b, 2, heads, -1).transpose(0, 1)
-            att = F.scaled_dot_product_attention(qkv[:, :dim].view(b, heads, 1, -1), kv[0, :, :, : start + 1], kv[1, :, :, : start + 1])
+            kv.select(3, start).copy_(qkv[:, dim:].view(b, 2, heads, -1).transpose(0, 1))
+            att = F.scaled_dot_product_attention(qkv[:, :dim].view(b, heads, 1, -1), k.narrow(2, 0, start + 1), v.narrow(2, 0, start + 1))
             h = torch.addmm(h, att.view(b, dim), w_proj).add_(b_proj)
             ff = F.gelu(torch.addmm(b_ff1, F.layer_norm(h, (dim,), g2, b2), w_ff1))
             h = torch.addmm(h, ff, w_ff2).add_(b_ff2)
