@@ -93,3 +93,23 @@ def test_a_typo_in_a_config_group_is_an_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(Exception, match="bach_tin"):
         run_in_process("mmt.train", ["experiment=bach_tin", "--cfg", "job"])
+
+
+def first_hour_block(text: str = README) -> str:
+    section = text.split("## The first hour", 1)[1]
+    return bash_blocks(section)[0]
+
+
+def test_the_first_hour_runs_as_written(tmp_path):
+    """The README's short commands, run as a new user would (``python`` = this environment's), from an
+    empty folder; then the files they announce are there."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GM_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}  # fmt: skip
+    proc = subprocess.run(["bash", "-e", "-c", first_hour_block()], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
+    out = tmp_path / "outputs" / "first"
+    for f in ("mmt/checkpoints/last.ckpt", "mmt/samples/unconditional_0.mid", "mmt/samples/unconditional_0.png",
+              "mmt/samples/unconditional_0_arranged.mid", "arranger/checkpoints/last.ckpt", "clipsonic/clip/clip.pt",
+              "clipsonic/diffusion/checkpoints/last.ckpt"):  # fmt: skip
+        assert (out / f).is_file(), f
+    assert list((out / "clipsonic" / "generate").glob("*.wav")) and list((out / "clipsonic" / "generate").glob("*.png"))
