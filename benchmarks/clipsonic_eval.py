@@ -1,20 +1,42 @@
 """The clipsonic evaluation table (IQ / ZS / PD: accuracy, FAD, text-audio) and a guidance-scale sweep, on the
 synthetic set with the models trained under outputs/clipsonic/ (see packages/clipsonic/README.md).
 
-    python benchmarks/clipsonic_eval.py [per_class=8] [sweep=[1,2,3,5]] [any evaluate.yaml override]
+    python benchmarks/clipsonic_eval.py [per_class=16] [sweep=[1,3,6]] (default: no sweep; 384 clips per scale) [any evaluate.yaml override]
 
-Prints the tables and writes benchmarks/results/clipsonic_eval.json.
+Prints the tables and writes benchmarks/results/clipsonic_eval.json, with each model's training steps and
+wall-clock training minutes (from the first and last timestamps of the run's Hydra log, caching included).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def training_minutes(run_dir: Path) -> float | None:
+    """Wall-clock minutes of the runs logged in ``<run_dir>/*.log`` (Hydra appends every run, a resumed one
+    too): per run, first to last timestamp (data caching included), summed; a run ends at Lightning's stop line."""
+    from datetime import datetime
+
+    total, found, first, last = 0.0, False, None, None
+    for log in sorted(Path(run_dir).glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            m = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),", line)
+            if not m:
+                continue
+            t = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+            first, last = first or t, t
+            if "Signaling Trainer to stop" in line or "`Trainer.fit` stopped" in line:
+                total, found, first = total + (last - first).total_seconds(), True, None
+    if first is not None and last is not None and last > first:  # a run without a stop line (killed)
+        total, found = total + (last - first).total_seconds(), True
+    return total / 60 if found else None
 
 
 def main() -> None:
@@ -25,7 +47,8 @@ def main() -> None:
     from clipsonic._cli import compose
     from clipsonic.evaluate import run
 
-    overrides = ["per_class=8", "sweep=[1.0,2.0,3.0,5.0]", *sys.argv[1:]]
+    torch.set_num_threads(1)
+    overrides = ["per_class=16", "sweep=[]", *sys.argv[1:]]
     cfg = compose("evaluate", overrides)
     t0 = time.perf_counter()
     result = run.__wrapped__(cfg)
@@ -35,6 +58,14 @@ def main() -> None:
         if Path(path).is_file():
             steps[name] = int(torch.load(path, map_location="cpu", weights_only=True).get("global_step", -1))
     result["training_steps"] = steps
+    root = Path(cfg.root)
+    result["training_minutes"] = {name: training_minutes(root / name) for name in ("clip", "prior", "diffusion", "vocoder")}
+    if result.get("judge_training_seconds") is not None:
+        result["training_minutes"]["judge"] = result["judge_training_seconds"] / 60
+    parts = [result["training_minutes"].get(k) for k in ("clip", "prior", "diffusion", "judge")]
+    if all(v is not None for v in parts):
+        result["training_minutes"]["clip+prior+diffusion+judge"] = sum(parts)
+    result["note"] = "measured with 1 thread (OMP_NUM_THREADS=1) on a 2-core CPU machine shared with another training job"
     result["torch_threads"] = torch.get_num_threads()
     out = Path(__file__).resolve().parent / "results" / "clipsonic_eval.json"
     atomic_write_text(out, json.dumps(result, indent=1))

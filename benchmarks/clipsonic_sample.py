@@ -35,6 +35,7 @@ def main() -> None:
     rows = []
     for sampler, steps in SETTINGS:
         r = ev.run(mode, guidance, steps, sampler)
+        r.pop("correct", None)
         rows.append({"sampler": sampler, "steps": steps, **r})
         print(f"{sampler} {steps}: {r['audio_seconds_per_second']:.3f} audio-s/s", flush=True)
     base = rows[0]["audio_seconds_per_second"]

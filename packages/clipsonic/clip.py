@@ -180,12 +180,19 @@ def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[list[int], 
 
 
 class ClipModule(L.LightningModule):
-    """Contrastive (InfoNCE both ways) training of an open_clip model on image-caption pairs."""
+    """Contrastive (InfoNCE both ways) training of an open_clip model on image-caption pairs.
 
-    def __init__(self, name: str, model_kwargs: dict, lr: float = 1e-3, weight_decay: float = 0.1, warmup_steps: int = 50):
+    ``learn_logit_scale=false`` keeps the logit scale at its initial value (``model_kwargs.init_logit_scale``;
+    the tiny config uses ln 100, where a pretrained CLIP's learned scale ends): at that low temperature the
+    text and image embeddings stay in separate regions (the "modality gap", Liang et al. 2022), as in a real
+    CLIP, instead of the gap closing as it does when a small model on easy data lowers the scale."""
+
+    def __init__(self, name: str, model_kwargs: dict, lr: float = 1e-3, weight_decay: float = 0.1, warmup_steps: int = 50,
+                 learn_logit_scale: bool = True):
         super().__init__()
         self.save_hyperparameters()
         self.model = build_clip_model(name, model_kwargs)
+        self.model.logit_scale.requires_grad_(bool(learn_logit_scale))
         self.clip = Clip(self.model, name, model_kwargs)
         self.model.train()
 
@@ -210,7 +217,7 @@ class ClipModule(L.LightningModule):
         self.log("val/loss", self._step(batch), prog_bar=True, batch_size=len(batch[1]), sync_dist=True)
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        opt = torch.optim.AdamW([p for p in self.parameters() if p.requires_grad], lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         warm = max(1, self.hparams.warmup_steps)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

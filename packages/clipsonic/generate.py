@@ -6,6 +6,7 @@
 
     python -m clipsonic.generate "a red circle" [mode=zs|pd|iq] [guidance=3] [steps=50] [n=4] [sampler=ddim|dpm|ddpm]
     python -m clipsonic.generate mode=iq image=frame.png     (or video=clip.mp4: its middle frame)
+    python -m clipsonic.generate "a red circle" vocoder=outputs/clipsonic/vocoder/checkpoints/last.ckpt
 
 Writes ``<out_dir>/<name>_<mode>_<i>.wav`` and ``.png`` (mel spectrogram); never overwrites unless
 ``overwrite=true``.
@@ -93,6 +94,7 @@ def run(cfg: DictConfig) -> list[Path]:
     check_vocoder(str(cfg.vocoder))
     clip = load_clip(cfg.clip)
     model = load_diffusion(cfg.diffusion_ckpt, expect_cond_dim=clip.embed_dim)
+    check_vocoder(str(cfg.vocoder), dict(model.hparams.mel))  # mel settings of a neural vocoder must match
     prior = load_prior(cfg.prior_ckpt, expect_dim=clip.embed_dim) if mode == "pd" else None
     query_file = Path(cfg.image or cfg.get("video") or "query") if mode == "iq" else None
     stem = cfg.name or (query_file.stem if query_file else slug(prompt))

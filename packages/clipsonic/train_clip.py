@@ -26,7 +26,8 @@ def run(cfg: DictConfig) -> Path:
         raise ConfigError("train_clip needs an image-caption set (data.captions_csv)")
     seed_everything(cfg.seed)
     train_dl, valid_dl = caption_loaders(cfg.data.captions_csv, cfg.valid_fraction, cfg.batch_size, cfg.seed)
-    module = ClipModule(cfg.clip.name, OmegaConf.to_container(cfg.clip.model_kwargs, resolve=True), cfg.lr, cfg.weight_decay)
+    module = ClipModule(cfg.clip.name, OmegaConf.to_container(cfg.clip.model_kwargs, resolve=True), cfg.lr, cfg.weight_decay,
+                        learn_logit_scale=bool(cfg.get("learn_logit_scale", True)))
     trainer = build_trainer(cfg.trainer, cfg.run_dir, config=cfg)
     trainer.fit(module, train_dl, valid_dl, ckpt_path=resolve_resume(cfg.ckpt_path, cfg.run_dir), weights_only=True)
     out = Path(cfg.clip.checkpoint)

@@ -1,9 +1,11 @@
 """A small, self-contained audio-visual world in which what is seen decides what is heard.
 
 Writes real MP4 videos (frames + an AAC audio track, with PyAV): each shows one visual concept (a coloured
-shape at a random size, position and background) and sounds the concept's sound (a synthesized texture with
-random pitch and timing). Also writes an image-caption set describing the same concepts in words (to train
-the stand-in CLIP and the diffusion prior). Class names go to ``labels.csv`` for evaluation only.
+shape at a random size, position and rotation over a noisy gradient background with grey clutter) and sounds
+the concept's sound (a synthesized texture with random pitch and timing). Also writes an image-caption set
+describing the same concepts in varied words (synonyms, 14 phrasings; to train the stand-in CLIP and the
+diffusion prior); :func:`query_captions` gives evaluation queries in 8 further, held-out phrasings. Class
+names go to ``labels.csv`` for evaluation only.
 
     python -m clipsonic.data.synthesize                      # outputs/clipsonic/data/synthetic
     python -m clipsonic.data.synthesize videos_per_class=4 caption_images=200 out_dir=/tmp/small
@@ -66,11 +68,36 @@ def _polygon(cx: float, cy: float, r: float, n: int, rot: float) -> list[tuple[f
     return [(cx + r * math.cos(rot + 2 * math.pi * k / n), cy + r * math.sin(rot + 2 * math.pi * k / n)) for k in range(n)]
 
 
+def _background(size: int, background: str, rng: np.random.Generator) -> Image.Image:
+    """A flat or gradient background around the named colour, with pixel noise."""
+    base = np.array(BACKGROUNDS[background], dtype=np.float32) + rng.integers(-10, 11, 3)
+    other = base + rng.uniform(-35, 35, 3)
+    ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)
+    kind = int(rng.integers(3))  # 0 flat, 1 horizontal, 2 vertical gradient
+    w = np.zeros((size, size), np.float32) if kind == 0 else (np.tile(ramp, (size, 1)) if kind == 1 else np.tile(ramp[:, None], (1, size)))
+    img = base[None, None] * (1 - w[..., None]) + other[None, None] * w[..., None]
+    img = img + rng.normal(0, rng.uniform(2, 8), img.shape)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def _clutter(d: ImageDraw.ImageDraw, size: int, rng: np.random.Generator) -> int:
+    """0-2 small dim grey blobs (visual clutter that says nothing about the sound); returns how many."""
+    n = int(rng.integers(3))
+    for _ in range(n):
+        r = rng.uniform(0.04, 0.08) * size
+        x, y = rng.uniform(r, size - r, 2)
+        g = int(rng.integers(60, 140))
+        box = (x - r, y - r, x + r, y + r)
+        (d.ellipse if rng.random() < 0.5 else d.rectangle)(box, fill=(g, g, g))
+    return n
+
+
 def draw_concept(
     concept: Concept, size: int, rng: np.random.Generator, size_name: str | None = None, background: str | None = None,
     centre: tuple[float, float] | None = None,
 ) -> tuple[Image.Image, dict]:
-    """One image of ``concept`` at a random size/position/background; returns the image and its attributes."""
+    """One image of ``concept`` at a random size/position/rotation over a random (gradient, noisy, cluttered)
+    background; returns the image and its attributes (for captions)."""
     size_name = size_name or str(rng.choice(list(SIZES)))
     background = background or str(rng.choice(list(BACKGROUNDS)))
     lo, hi = SIZES[size_name]
@@ -79,10 +106,11 @@ def draw_concept(
     if centre is None:
         centre = (rng.uniform(r, size - r), rng.uniform(r, size - r))
     cx, cy = centre
-    bg = np.array(BACKGROUNDS[background]) + rng.integers(-10, 11, 3)
-    img = Image.new("RGB", (size, size), tuple(int(v) for v in np.clip(bg, 0, 255)))
+    img = _background(size, background, rng)
     d = ImageDraw.Draw(img)
-    col = tuple(int(v) for v in np.clip(np.array(COLOURS[concept.colour]) + rng.integers(-15, 16, 3), 0, 255))
+    clutter = _clutter(d, size, rng)
+    col = tuple(int(v) for v in np.clip(np.array(COLOURS[concept.colour]) + rng.integers(-25, 26, 3), 0, 255))
+    rot = rng.uniform(-0.3, 0.3)  # radians
     box = (cx - r, cy - r, cx + r, cy + r)
     s = concept.shape
     if s == "circle":
@@ -90,18 +118,18 @@ def draw_concept(
     elif s == "ring":
         d.ellipse(box, outline=col, width=max(2, int(r * 0.35)))
     elif s == "square":
-        d.rectangle((cx - r * 0.85, cy - r * 0.85, cx + r * 0.85, cy + r * 0.85), fill=col)
+        d.polygon(_polygon(cx, cy, r * 1.2, 4, math.pi / 4 + rot), fill=col)
     elif s == "triangle":
-        d.polygon(_polygon(cx, cy, r, 3, -math.pi / 2), fill=col)
+        d.polygon(_polygon(cx, cy, r, 3, -math.pi / 2 + rot), fill=col)
     elif s == "diamond":
-        d.polygon(_polygon(cx, cy, r, 4, 0.0), fill=col)
+        d.polygon(_polygon(cx, cy, r, 4, 0.0 + rot * 0.3), fill=col)
     elif s == "hexagon":
-        d.polygon(_polygon(cx, cy, r, 6, 0.0), fill=col)
+        d.polygon(_polygon(cx, cy, r, 6, 0.0 + rot), fill=col)
     elif s == "star":
         pts = []
         for k in range(10):
             rr = r if k % 2 == 0 else r * 0.45
-            a = -math.pi / 2 + math.pi * k / 5
+            a = -math.pi / 2 + rot + math.pi * k / 5
             pts.append((cx + rr * math.cos(a), cy + rr * math.sin(a)))
         d.polygon(pts, fill=col)
     elif s == "cross":
@@ -112,9 +140,33 @@ def draw_concept(
         raise ConfigError(f"unknown shape {s}")
     horiz = "left" if cx < size / 3 else ("right" if cx > 2 * size / 3 else "centre")
     vert = "top" if cy < size / 3 else ("bottom" if cy > 2 * size / 3 else "middle")
-    return img, {"size": size_name, "background": background, "horiz": horiz, "vert": vert}
+    return img, {"size": size_name, "background": background, "horiz": horiz, "vert": vert, "clutter": clutter}
 
 
+# Words for each colour and shape: captions (and queries) use any of them, so a class is named many ways.
+COLOUR_WORDS = {
+    "red": ("red", "crimson", "scarlet"),
+    "blue": ("blue", "cobalt", "sapphire"),
+    "green": ("green", "emerald", "grass green"),
+    "yellow": ("yellow", "golden", "lemon"),
+    "purple": ("purple", "violet", "lilac"),
+    "orange": ("orange", "tangerine", "amber"),
+    "white": ("white", "ivory", "snow white"),
+    "cyan": ("cyan", "turquoise", "aqua"),
+}
+SHAPE_WORDS = {
+    "circle": ("circle", "disc", "round dot"),
+    "square": ("square", "box", "block"),
+    "triangle": ("triangle", "wedge", "three sided shape"),
+    "star": ("star", "five pointed star", "starburst"),
+    "diamond": ("diamond", "rhombus", "lozenge"),
+    "cross": ("cross", "plus sign", "plus"),
+    "ring": ("ring", "hoop", "donut"),
+    "hexagon": ("hexagon", "six sided shape", "honeycomb cell"),
+}
+SIZE_WORDS = {"small": ("small", "tiny", "little"), "medium": ("medium", "mid sized", "average"), "large": ("large", "big", "huge")}
+
+# Phrasings of the image-caption set (CLIP and the prior train on these) ...
 CAPTION_TEMPLATES = (
     "a {colour} {shape}",
     "a {size} {colour} {shape}",
@@ -125,12 +177,53 @@ CAPTION_TEMPLATES = (
     "a {colour} {shape} at the {vert} {horiz}",
     "there is a {colour} {shape} in the image",
     "an image showing a {size} {colour} {shape} on {background}",
+    "a {shape} coloured {colour}",
+    "a {background} scene with a {colour} {shape}",
+    "close up of a {colour} {shape} {clutter}",
+    "a {size} {shape}, {colour}, near the {vert}",
+    "drawing of a {colour} {shape} over {background}",
 )
+# ... and held-out phrasings, used only for evaluation queries (never seen in training).
+QUERY_TEMPLATES = (
+    "the {colour} {shape}",
+    "one {size} {colour} {shape}",
+    "a {colour} {shape} is shown",
+    "this is a {colour} {shape}",
+    "look at the {colour} {shape} on {background}",
+    "a {colour} {shape} sitting at the {horiz}",
+    "just a {colour} {shape}",
+    "some {colour} {shape} {clutter}",
+)
+CLUTTER_WORDS = ("and nothing else", "with a grey spot", "among grey spots")
+
+
+def _fill(template: str, concept: Concept, attrs: dict, rng: np.random.Generator) -> str:
+    pick = lambda words: str(words[int(rng.integers(len(words)))])  # noqa: E731
+    return template.format(
+        colour=pick(COLOUR_WORDS[concept.colour]), shape=pick(SHAPE_WORDS[concept.shape]), size=pick(SIZE_WORDS[attrs["size"]]),
+        background=attrs["background"], vert=attrs["vert"], horiz=attrs["horiz"], clutter=CLUTTER_WORDS[min(2, int(attrs.get("clutter", 0)))],
+    )
 
 
 def caption_for(concept: Concept, attrs: dict, rng: np.random.Generator) -> str:
-    t = CAPTION_TEMPLATES[int(rng.integers(len(CAPTION_TEMPLATES)))]
-    return t.format(colour=concept.colour, shape=concept.shape, **attrs)
+    """A training caption of an image of ``concept`` with attributes ``attrs`` (random phrasing and words)."""
+    return _fill(CAPTION_TEMPLATES[int(rng.integers(len(CAPTION_TEMPLATES)))], concept, attrs, rng)
+
+
+def query_captions(label: int, k: int, seed: int = 0) -> list[str]:
+    """``k`` distinct evaluation queries for class ``label``, in held-out phrasings (QUERY_TEMPLATES) with
+    random words and attributes; deterministic in ``seed``, independent of the training captions."""
+    rng = np.random.default_rng([seed, label])
+    concept, out, tries = CONCEPTS[label], [], 0
+    while len(out) < k and tries < 100 * k:
+        tries += 1
+        attrs = {"size": str(rng.choice(list(SIZES))), "background": str(rng.choice(list(BACKGROUNDS))),
+                 "horiz": str(rng.choice(["left", "centre", "right"])), "vert": str(rng.choice(["top", "middle", "bottom"])),
+                 "clutter": int(rng.integers(3))}
+        q = _fill(QUERY_TEMPLATES[int(rng.integers(len(QUERY_TEMPLATES)))], concept, attrs, rng)
+        if q not in out:
+            out.append(q)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ audio

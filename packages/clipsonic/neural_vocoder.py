@@ -1,0 +1,114 @@
+"""A small neural vocoder (log-mel -> waveform) in the style of Vocos (Siuzdenko, 2023): a 1-D ConvNeXt
+over mel frames predicts, per frame, the magnitude and phase of the STFT, and an inverse STFT makes the
+waveform. It runs at frame rate (no upsampling stack), so it trains on the CPU in minutes. Trained without a
+discriminator: L1 on the log-mel of its output plus a multi-resolution STFT loss (log magnitudes and spectral
+convergence at three FFT sizes, which also ties the predicted phases of overlapping frames together)."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MR_STFT = ((256, 64), (512, 128), (1024, 256))  # (n_fft, hop) of the multi-resolution STFT loss
+
+
+class ConvNeXtBlock(nn.Module):
+    """Depthwise conv (k=7) -> LayerNorm -> pointwise MLP -> layer scale, with a residual."""
+
+    def __init__(self, channels: int, mult: int = 3):
+        super().__init__()
+        self.dw = nn.Conv1d(channels, channels, 7, padding=3, groups=channels)
+        self.norm = nn.LayerNorm(channels)
+        self.mlp = nn.Sequential(nn.Linear(channels, mult * channels), nn.GELU(), nn.Linear(mult * channels, channels))
+        self.scale = nn.Parameter(torch.full((channels,), 0.1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, T]
+        h = self.dw(x).transpose(1, 2)
+        return x + (self.scale * self.mlp(self.norm(h))).transpose(1, 2)
+
+
+class MelToWave(nn.Module):
+    """log-mel [B, n_mels, T] -> waveform [B, (T - 1) * hop] through a predicted STFT."""
+
+    def __init__(self, n_mels: int, n_fft: int, hop_length: int, channels: int = 128, blocks: int = 4,
+                 mean: float = 0.0, std: float = 1.0):
+        super().__init__()
+        self.n_fft, self.hop = n_fft, hop_length
+        self.register_buffer("mean", torch.tensor(float(mean)))
+        self.register_buffer("std", torch.tensor(float(std)))
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        self.inp = nn.Conv1d(n_mels, channels, 7, padding=3)
+        self.blocks = nn.Sequential(*(ConvNeXtBlock(channels) for _ in range(blocks)))
+        self.norm = nn.LayerNorm(channels)
+        self.head = nn.Linear(channels, 2 * (n_fft // 2 + 1))
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(self.inp((log_mel - self.mean) / self.std))
+        mag, phase = self.head(self.norm(h.transpose(1, 2))).transpose(1, 2).chunk(2, dim=1)  # [B, F, T] each
+        spec = torch.polar(mag.clamp(max=6.0).exp(), phase)
+        length = (log_mel.shape[-1] - 1) * self.hop
+        return torch.istft(spec, self.n_fft, self.hop, window=self.window, center=True, length=length)
+
+
+class LogMel(nn.Module):
+    """The same natural-log mel as ``gm_common.audio.mel_spectrogram`` (librosa, magnitude, centred STFT with
+    zero padding, Slaney mel filters), in torch so that losses can backpropagate through it."""
+
+    def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, log_floor: float = 1e-5):
+        super().__init__()
+        import librosa
+
+        self.n_fft, self.hop, self.floor = n_fft, hop_length, log_floor
+        self.register_buffer("fb", torch.from_numpy(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)).float(), persistent=False)
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(audio, self.n_fft, self.hop, window=self.window, center=True, pad_mode="constant", return_complex=True).abs()
+        return (self.fb @ spec).clamp(min=self.floor).log()
+
+
+def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Multi-resolution STFT loss: L1 of log magnitudes + spectral convergence, averaged over MR_STFT."""
+    total = fake.new_zeros(())
+    for n_fft, hop in MR_STFT:
+        w = torch.hann_window(n_fft, device=fake.device)
+        sf, sr = (torch.stft(x, n_fft, hop, window=w, return_complex=True).abs().clamp(min=1e-5) for x in (fake, real))
+        total = total + F.l1_loss(sf.log(), sr.log()) + torch.linalg.norm(sr - sf) / torch.linalg.norm(sr).clamp(min=1e-5)
+    return total / len(MR_STFT)
+
+
+class NeuralVocoder(L.LightningModule):
+    """Lightning wrapper: ``hparams`` are plain types (mel settings, network size, input stats), so the
+    checkpoint loads with weights_only=True and its mel settings can be checked against a model's."""
+
+    def __init__(self, mel: dict, channels: int = 128, blocks: int = 4, lr: float = 2e-3, mel_weight: float = 1.0,
+                 mean: float = 0.0, std: float = 1.0, log_floor: float = 1e-5):
+        super().__init__()
+        self.save_hyperparameters()
+        m = {k: int(mel[k]) for k in ("sample_rate", "n_fft", "hop_length", "n_mels")}
+        self.net = MelToWave(m["n_mels"], m["n_fft"], m["hop_length"], channels, blocks, mean, std)
+        self.log_mel = LogMel(**m, log_floor=log_floor)
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        return self.net(log_mel)
+
+    def _loss(self, audio: torch.Tensor) -> torch.Tensor:
+        mel = self.log_mel(audio)
+        fake = self.net(mel)
+        return self.hparams.mel_weight * F.l1_loss(self.log_mel(fake), mel) + stft_loss(fake, audio)
+
+    def training_step(self, batch, _):
+        loss = self._loss(batch[0])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch[0].shape[0])
+        return loss
+
+    def validation_step(self, batch, _):
+        self.log("val/loss", self._loss(batch[0]), prog_bar=True, batch_size=batch[0].shape[0], sync_dist=True)
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=float(self.hparams.lr), betas=(0.8, 0.99))
+        total = max(1, int(self.trainer.max_steps)) if self.trainer is not None and self.trainer.max_steps > 0 else 10_000
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.05, 1.0 - s / total))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
