@@ -238,7 +238,7 @@ class _InMemory(torch.utils.data.Dataset):
         return self.images[i], self.captions[i]
 
 
-def caption_loaders(csv_path: str | Path, valid_fraction: float, batch_size: int, seed: int):
+def caption_loaders(csv_path: str | Path, valid_fraction: float, batch_size: int, seed: int, **loader: Any):
     ds = CaptionImages(csv_path)
     images = ds.images()
     tr, va = split_indices(len(ds), valid_fraction, seed)
@@ -246,6 +246,6 @@ def caption_loaders(csv_path: str | Path, valid_fraction: float, batch_size: int
     valid = _InMemory(images[va], [ds.captions[i] for i in va])
     dl = torch.utils.data.DataLoader
     return (
-        dl(train, batch_size=min(batch_size, len(train)), shuffle=True, drop_last=True, collate_fn=_collate),
-        dl(valid, batch_size=batch_size, shuffle=False, collate_fn=_collate),
+        dl(train, batch_size=min(batch_size, len(train)), shuffle=True, drop_last=True, collate_fn=_collate, **loader),
+        dl(valid, batch_size=batch_size, shuffle=False, collate_fn=_collate, **loader),
     )

@@ -21,11 +21,12 @@ def run(cfg: DictConfig) -> Path:
     from gm_common.training import build_trainer
 
     from clipsonic.clip import ClipModule, caption_loaders, save_clip
+    from clipsonic.data.dataset import loader_kwargs
 
     if not cfg.data.captions_csv:
         raise ConfigError("train_clip needs an image-caption set (data.captions_csv)")
     seed_everything(cfg.seed)
-    train_dl, valid_dl = caption_loaders(cfg.data.captions_csv, cfg.valid_fraction, cfg.batch_size, cfg.seed)
+    train_dl, valid_dl = caption_loaders(cfg.data.captions_csv, cfg.valid_fraction, cfg.batch_size, cfg.seed, **loader_kwargs(cfg.data))
     module = ClipModule(cfg.clip.name, OmegaConf.to_container(cfg.clip.model_kwargs, resolve=True), cfg.lr, cfg.weight_decay,
                         learn_logit_scale=bool(cfg.get("learn_logit_scale", True)))
     trainer = build_trainer(cfg.trainer, cfg.run_dir, config=cfg)

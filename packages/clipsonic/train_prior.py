@@ -23,7 +23,7 @@ def run(cfg: DictConfig):
     from gm_common.training import build_trainer
 
     from clipsonic.clip import load_clip, split_indices
-    from clipsonic.data.dataset import _file_key
+    from clipsonic.data.dataset import _file_key, loader_kwargs
     from clipsonic.prior import DiffusionPrior, caption_embeddings
 
     if not cfg.data.captions_csv:
@@ -34,8 +34,9 @@ def run(cfg: DictConfig):
     tr, va = split_indices(len(text), cfg.valid_fraction, cfg.seed)
     t, i = torch.from_numpy(text), torch.from_numpy(image)
     dl = torch.utils.data.DataLoader
-    train = dl(torch.utils.data.TensorDataset(t[tr], i[tr]), batch_size=min(cfg.batch_size, len(tr)), shuffle=True, drop_last=True)
-    valid = dl(torch.utils.data.TensorDataset(t[va], i[va]), batch_size=cfg.batch_size)
+    loader = loader_kwargs(cfg.data)
+    train = dl(torch.utils.data.TensorDataset(t[tr], i[tr]), batch_size=min(cfg.batch_size, len(tr)), shuffle=True, drop_last=True, **loader)
+    valid = dl(torch.utils.data.TensorDataset(t[va], i[va]), batch_size=cfg.batch_size, **loader)
     model = DiffusionPrior(dim=int(text.shape[1]), hidden=cfg.prior.hidden, layers=cfg.prior.layers, num_train_timesteps=cfg.prior.num_train_timesteps, lr=cfg.prior.lr)
     trainer = build_trainer(cfg.trainer, cfg.run_dir, config=cfg)
     trainer.fit(model, train, valid, ckpt_path=resolve_resume(cfg.ckpt_path, cfg.run_dir), weights_only=True)

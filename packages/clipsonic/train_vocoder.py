@@ -23,7 +23,7 @@ def run(cfg: DictConfig):
     from gm_common.training import build_trainer
 
     from clipsonic.data.audio import audio_clips
-    from clipsonic.data.dataset import LOG_FLOOR, audio_to_mel
+    from clipsonic.data.dataset import LOG_FLOOR, audio_to_mel, loader_kwargs
     from clipsonic.neural_vocoder import NeuralVocoder
 
     seed_everything(cfg.seed)
@@ -40,8 +40,9 @@ def run(cfg: DictConfig):
     dl = torch.utils.data.DataLoader
     bs = min(int(cfg.batch_size), len(train))
     trainer = build_trainer(cfg.trainer, cfg.run_dir, config=cfg)
-    trainer.fit(model, dl(torch.utils.data.TensorDataset(train), batch_size=bs, shuffle=True, drop_last=True),
-                dl(torch.utils.data.TensorDataset(valid), batch_size=bs), ckpt_path=resolve_resume(cfg.ckpt_path, cfg.run_dir), weights_only=True)
+    loader = loader_kwargs(cfg.data)
+    trainer.fit(model, dl(torch.utils.data.TensorDataset(train), batch_size=bs, shuffle=True, drop_last=True, **loader),
+                dl(torch.utils.data.TensorDataset(valid), batch_size=bs, **loader), ckpt_path=resolve_resume(cfg.ckpt_path, cfg.run_dir), weights_only=True)
     return trainer
 
 

@@ -27,12 +27,20 @@ def test_checkpoints_config_and_resume(world, tmp_path):
 
 def test_ddp_cpu_two_processes(world, tmp_path):
     repo = Path(__file__).resolve().parents[2]
-    cmd = [sys.executable, "-m", "clipsonic.train", "trainer=ddp_cpu", *world.train_overrides(f"run_dir={tmp_path / 'ddp'}")]
+    run_dir = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "clipsonic.train", "trainer=ddp_cpu", *world.train_overrides(f"run_dir={run_dir}"),
+           "data.num_workers=1", "data.persistent_workers=true"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    ck = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", weights_only=True)
+    ck = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert ck["global_step"] == 2
+    assert proc.stdout.count("weights agree across 2 ranks at step 2") == 1
+    # only rank 0 writes checkpoints and logs: the files of a one-process run (plus rank 1's own log)
+    files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("events."))
+    assert [f for f in files if not f.startswith(".hydra/")] == [
+        "checkpoints/config.yaml", "checkpoints/last.ckpt", "logs/hparams.yaml", "tb/hparams.yaml", "train.log",
+        "train_ddp_process_1.log"]  # fmt: skip (2 steps: no validation, so no best.ckpt or metrics yet)
 
 
 def test_folder_of_real_videos_without_labels(world, tmp_path, capsys):

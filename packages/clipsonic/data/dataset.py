@@ -16,8 +16,14 @@ from omegaconf import DictConfig, OmegaConf
 from gm_common.audio import MelConfig, mel_spectrogram
 from gm_common.errors import InputFileError
 from gm_common.files import atomic_path
+from gm_common.training import loader_options
 
 from clipsonic.data.video import list_videos, read_video
+
+
+def loader_kwargs(data_cfg: DictConfig) -> dict:
+    """DataLoader options of a ``data`` config (workers, pinned memory, persistent workers)."""
+    return loader_options(data_cfg.get("num_workers", 0), data_cfg.get("pin_memory", "auto"), data_cfg.get("persistent_workers", True))
 
 LOG_FLOOR = 1e-5
 
@@ -178,8 +184,8 @@ class VideoDataModule(L.LightningDataModule):
 
     def train_dataloader(self):
         ds = MelEmbeddingSet(self.train_split, self.stats)
-        return torch.utils.data.DataLoader(ds, batch_size=min(int(self.cfg.batch_size), len(ds)), shuffle=True, drop_last=True, num_workers=int(self.cfg.num_workers))
+        return torch.utils.data.DataLoader(ds, batch_size=min(int(self.cfg.batch_size), len(ds)), shuffle=True, drop_last=True, **loader_kwargs(self.cfg))
 
     def val_dataloader(self):
         split = self.valid_split if self.valid_split is not None else self.train_split
-        return torch.utils.data.DataLoader(MelEmbeddingSet(split, self.stats, random_frame=False), batch_size=int(self.cfg.batch_size), shuffle=False)
+        return torch.utils.data.DataLoader(MelEmbeddingSet(split, self.stats, random_frame=False), batch_size=int(self.cfg.batch_size), shuffle=False, **loader_kwargs(self.cfg))
