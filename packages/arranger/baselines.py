@@ -7,7 +7,9 @@
 - ``closest_pitch``: uses entry hints: a part entering at an onset takes the note of that onset whose
   pitch rank equals the part's rank among the sounding parts (labels run high to low); every other note goes to the entered part whose last pitch is
   closest. ``mono`` adds the constraint of one sounding note per part: an onset's notes are matched to
-  the entered parts that are not sounding, minimising the total pitch distance (optimal assignment).
+  distinct entered parts, preferring parts that are not sounding, minimising the total squared pitch
+  distance (optimal assignment). The mono variant is the paper's closest-pitch baseline (the reference
+  implementation's "states" mode); without it, chords collapse onto few parts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from arranger.features import entry_hints
 
 BASELINES = {"most_common", "zone", "zone_oracle", "closest_pitch", "closest_pitch_mono"}
+BUSY = 1e5  # extra cost of giving a note to a part that is still sounding (closest_pitch mono)
 
 
 def fit_zone(pitch: np.ndarray, labels: np.ndarray, n_parts: int) -> list[int]:
@@ -59,8 +62,13 @@ def zone_predict(pitch: np.ndarray, bounds: list[int]) -> np.ndarray:
 
 
 def closest_pitch(notes: np.ndarray, entry: np.ndarray, mono: bool = False) -> np.ndarray:
-    """Closest-pitch assignment given (N, K) entry hints (see module doc). Notes sorted by time."""
-    time, pitch, dur = notes[:, 0], notes[:, 1], notes[:, 2]
+    """Closest-pitch assignment given (N, K) entry hints (see module doc). Notes sorted by time.
+
+    Distances are squared pitch differences (as in the reference implementation). With ``mono``, an onset
+    of at most K notes is matched to distinct parts by an optimal assignment in which a part still
+    sounding costs ``BUSY`` extra (allowed only when no free part is left) and a part not yet entered is
+    excluded; larger onsets (and every onset without ``mono``) go note by note to the closest part."""
+    time, pitch, dur = notes[:, 0], notes[:, 1].astype(np.float64), notes[:, 2]
     n, k = len(notes), entry.shape[1]
     out = np.zeros(n, np.int64)
     last_pitch = np.full(k, np.nan)
@@ -86,26 +94,18 @@ def closest_pitch(notes: np.ndarray, entry: np.ndarray, mono: bool = False) -> n
                 out[q] = part
                 taken.add(part)
                 rest.remove(q)
-        if mono and rest:
-            # one sounding note per part: match this onset's notes to the free entered parts with the
-            # least total pitch distance (optimal assignment); notes left over go to the closest part
-            active = [p for p in range(k) if entry[i, p] >= 0 and not np.isnan(last_pitch[p])]
-            free = [p for p in active if busy_until[p] <= time[i] and p not in taken]
-            if free:
-                cost = np.abs(pitch[rest][:, None] - last_pitch[free][None, :])
-                rows, cols = linear_sum_assignment(cost)
-                for r, c in zip(rows, cols):
-                    out[rest[r]] = free[c]
-                    taken.add(free[c])
-                done = {rest[r] for r in rows}
-                rest = [q for q in rest if q not in done]
+        entered = [p for p in range(k) if entry[i, p] >= 0 and not np.isnan(last_pitch[p]) and p not in taken]
+        if mono and rest and len(group) <= k and len(rest) <= len(entered):
+            cost = (pitch[rest][:, None] - last_pitch[entered][None, :]) ** 2
+            cost += BUSY * (busy_until[entered] > time[i])[None, :]
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols):
+                out[rest[r]] = entered[c]
+            rest = []
         for q in rest:
-            active = [p for p in range(k) if entry[q, p] >= 0 and not np.isnan(last_pitch[p])] or [
-                p for p in range(k) if entry[q, p] >= 0
-            ] or list(range(k))
-            dist = [abs(pitch[q] - last_pitch[p]) if not np.isnan(last_pitch[p]) else 1e3 for p in active]
+            active = entered or [p for p in range(k) if entry[q, p] >= 0] or list(range(k))
+            dist = [(pitch[q] - last_pitch[p]) ** 2 if not np.isnan(last_pitch[p]) else 1e6 for p in active]
             out[q] = active[int(np.argmin(dist))]
-            taken.add(out[q])
         for q in group:
             last_pitch[out[q]] = pitch[q]
             busy_until[out[q]] = max(busy_until[out[q]], time[q] + dur[q])

@@ -1,54 +1,20 @@
-"""Learned part-separation networks: LSTM / BiLSTM and Transformer decoder (causal) / encoder, plus an MLP
-on hand-made features. Every net maps a batch of note features to (B, N, n_parts) logits.
-
-Input embedding (paper): pitch (129 -> 16), position (24 -> 16), beat (sinusoidal 16), optional duration
-(0..192 -> 16), optional entry hints (n_parts) and pitch hints (2 * n_parts).
+"""Learned part-separation networks: LSTM / BiLSTM, Transformer decoder (causal) / encoder
+(``arranger.transformer``), and an MLP on hand-made features. Every net maps a batch of note features to
+(B, N, n_parts) logits; the input embedding is ``arranger.embedding.NoteEmbedding``.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from arranger.features import MAX_DURATION, PAD_PITCH, RESOLUTION
+from arranger.embedding import EMB, NoteEmbedding, sinusoid  # noqa: F401  (re-exported)
+from arranger.features import RESOLUTION
+from arranger.transformer import TransformerNet
 from gm_common.errors import ConfigError
-
-EMB = 16
-
-
-def sinusoid(x: torch.Tensor, dim: int = EMB, base: float = 10000.0) -> torch.Tensor:
-    """(..., ) -> (..., dim) sinusoidal encoding of an integer/float position."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(base) * torch.arange(half, device=x.device, dtype=torch.float32) / half)
-    ang = x.float().unsqueeze(-1) * freqs
-    return torch.cat([torch.sin(ang), torch.cos(ang)], dim=-1)
-
-
-class NoteEmbedding(nn.Module):
-    """Concatenated per-note input features."""
-
-    def __init__(self, n_parts: int, use_duration: bool = False, use_entry: bool = False, use_pitch_hint: bool = False):
-        super().__init__()
-        self.n_parts, self.use_duration, self.use_entry, self.use_pitch_hint = n_parts, use_duration, use_entry, use_pitch_hint
-        self.pitch = nn.Embedding(PAD_PITCH + 1, EMB)
-        self.position = nn.Embedding(RESOLUTION, EMB)
-        self.duration = nn.Embedding(MAX_DURATION + 1, EMB) if use_duration else None
-        self.dim = 3 * EMB + (EMB if use_duration else 0) + (n_parts if use_entry else 0) + (2 * n_parts if use_pitch_hint else 0)
-
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        parts = [self.pitch(batch["pitch"]), self.position(batch["position"]), sinusoid(batch["beat"])]
-        if self.duration is not None:
-            parts.append(self.duration(batch["duration"]))
-        if self.use_entry:
-            parts.append(batch["entry"])
-        if self.use_pitch_hint:
-            ph = batch["pitch_hint"].flatten(1)  # (B, 2K)
-            parts.append(ph.unsqueeze(1).expand(-1, batch["pitch"].shape[1], -1))
-        return torch.cat(parts, dim=-1)
 
 
 class LSTMNet(nn.Module):
@@ -90,68 +56,6 @@ class LSTMNet(nn.Module):
                 y = torch.cat([y, torch.gather(yr, 1, rev.expand(-1, -1, yr.shape[-1]))], -1)
             x = self.dropout(norm(y))
         return self.out(x)
-
-
-class TransformerNet(nn.Module):
-    """Transformer encoder stack; ``causal`` makes it a decoder-only (online) model. Long sequences are
-    processed in overlapping windows (see ``forward``) so that full-length pieces fit in memory."""
-
-    def __init__(
-        self,
-        n_parts: int,
-        d_model: int = 128,
-        layers: int = 3,
-        heads: int = 8,
-        ff: int = 256,
-        dropout: float = 0.2,
-        causal: bool = False,
-        window: int = 1024,
-        **emb,
-    ):
-        super().__init__()
-        self.embed = NoteEmbedding(n_parts, **emb)
-        self.causal, self.window, self.d_model = causal, window, d_model
-        self.inp = nn.Linear(self.embed.dim, d_model)
-        layer = nn.TransformerEncoderLayer(d_model, heads, ff, dropout, batch_first=True, norm_first=False)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.out = nn.Linear(d_model, n_parts)
-
-    def _run(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        n = batch["pitch"].shape[1]
-        x = self.inp(self.embed(batch))
-        idx = torch.arange(n, device=x.device)
-        x = x + sinusoid(idx, self.d_model)
-        attn = None
-        if self.causal:
-            attn = torch.triu(torch.ones(n, n, dtype=torch.bool, device=x.device), diagonal=1)  # True = masked
-        pad = ~batch["mask"]
-        y = self.encoder(x, mask=attn, src_key_padding_mask=pad, is_causal=False)
-        return self.out(y)
-
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        n = batch["pitch"].shape[1]
-        if n <= self.window or self.training:
-            return self._run(batch)
-        # Full-length inference on long pieces: windows of `window` notes; each window's predictions are
-        # kept for its middle (offline) or its end (online), so every note sees >= window/2 context.
-        half, quarter = self.window // 2, self.window // 4
-        out = None
-        start = 0
-        while start < n:
-            if self.causal:  # notes [start, start+half) with `half` notes of past context
-                lo, hi = max(0, start - half), min(n, start + half)
-                keep = hi
-            else:  # notes [start, hi-quarter) with >= `quarter` notes of context on each side
-                lo = max(0, start - quarter)
-                hi = min(n, lo + self.window)
-                keep = hi if hi == n else hi - quarter
-            sub = {k: (v[:, lo:hi] if k != "pitch_hint" else v) for k, v in batch.items()}
-            logits = self._run(sub)
-            if out is None:
-                out = logits.new_zeros(logits.shape[0], n, logits.shape[-1])
-            out[:, start:keep] = logits[:, start - lo : keep - lo]
-            start = keep
-        return out
 
 
 class MLPNet(nn.Module):

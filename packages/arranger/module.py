@@ -7,11 +7,12 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from arranger.data import Example
 from arranger.features import IGNORE, collate, make_features
 from arranger.models import build_net
+from arranger.schedule import WarmupCosine
 
 
 class NoteDataset(Dataset):
@@ -36,33 +37,62 @@ class NoteDataset(Dataset):
         return feats
 
 
+class LengthBuckets(Sampler[list[int]]):
+    """Batches of pieces of similar length (less padding): each epoch, shuffle, cut into pools of
+    ``pool`` batches, sort each pool by length, batch it, and shuffle the batches. Single process only."""
+
+    def __init__(self, lengths: list[int], batch_size: int, pool: int = 8, seed: int = 0):
+        self.lengths, self.batch_size, self.pool = np.asarray(lengths), batch_size, pool
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self):
+        order = self.rng.permutation(len(self.lengths))
+        size = self.batch_size * self.pool
+        batches = []
+        for s in range(0, len(order), size):
+            chunk = order[s : s + size]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size)]
+        for i in self.rng.permutation(len(batches)):
+            yield batches[i]
+
+
 class ArrangerData(L.LightningDataModule):
-    def __init__(self, splits: dict[str, list[Example]], n_parts: int, batch_size: int = 16, crop: int = 500, transpose: tuple[int, int] = (-5, 6), eval_batch_size: int = 4, seed: int = 0, samples_per_epoch: int | None = None):
+    def __init__(self, splits: dict[str, list[Example]], n_parts: int, batch_size: int = 16, crop: int = 500, transpose: tuple[int, int] = (-5, 6), eval_batch_size: int = 4, seed: int = 0, samples_per_epoch: int | None = None, length_buckets: int = 0, loader: dict | None = None):
         super().__init__()
+        self.length_buckets = length_buckets  # > 0: batches of similar lengths from pools of this many batches
+        self.loader = dict(loader or {})  # DataLoader options: workers, pinned memory, persistent workers
         self.samples_per_epoch = samples_per_epoch
         self.splits, self.n_parts = splits, n_parts
         self.batch_size, self.crop, self.transpose, self.eval_batch_size, self.seed = batch_size, crop, tuple(transpose), eval_batch_size, seed
 
     def train_dataloader(self) -> DataLoader:
         ds = NoteDataset(self.splits["train"], self.n_parts, self.crop, self.transpose, self.seed, self.samples_per_epoch)
-        return DataLoader(ds, batch_size=self.batch_size, shuffle=True, collate_fn=collate, drop_last=len(ds) > self.batch_size)
+        if self.length_buckets:
+            lengths = [min(len(ds.examples[i % len(ds.examples)]), self.crop or 1 << 30) for i in range(len(ds))]
+            return DataLoader(ds, batch_sampler=LengthBuckets(lengths, self.batch_size, self.length_buckets, self.seed), collate_fn=collate, **self.loader)
+        return DataLoader(ds, batch_size=self.batch_size, shuffle=True, collate_fn=collate, drop_last=len(ds) > self.batch_size, **self.loader)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(NoteDataset(self.splits["valid"], self.n_parts), batch_size=self.eval_batch_size, collate_fn=collate)
+        return DataLoader(NoteDataset(self.splits["valid"], self.n_parts), batch_size=self.eval_batch_size, collate_fn=collate, **self.loader)
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(NoteDataset(self.splits["test"], self.n_parts), batch_size=1, collate_fn=collate)
+        return DataLoader(NoteDataset(self.splits["test"], self.n_parts), batch_size=1, collate_fn=collate, **self.loader)
 
 
 class ArrangerModule(L.LightningModule):
     """Hyper-parameters are plain dicts (model config, dataset label set) so the checkpoint loads with
     ``torch.load(weights_only=True)``."""
 
-    def __init__(self, model: dict, dataset: dict, lr: float = 1e-3, lr_decay_patience: int | None = None):
+    def __init__(self, model: dict, dataset: dict, lr: float = 1e-3, lr_decay_patience: int | None = None, schedule: dict | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.net = build_net(model, len(dataset["labels"]))
         self.lr, self.lr_decay_patience = lr, lr_decay_patience
+        self.schedule = dict(schedule or {})  # {"name": "cosine", "total_steps", "warmup_steps", "floor", "total_minutes"}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.net(batch)
@@ -88,6 +118,13 @@ class ArrangerModule(L.LightningModule):
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(self.parameters(), lr=self.lr)
+        if self.schedule.get("name") == "cosine":
+            factor = WarmupCosine(
+                int(self.schedule["total_steps"]), int(self.schedule.get("warmup_steps") or 0),
+                float(self.schedule.get("floor", 0.01)), self.schedule.get("total_minutes"),
+            )
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         if not self.lr_decay_patience:
             return opt
         # halve the learning rate when the validation loss stops improving

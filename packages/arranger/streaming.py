@@ -5,10 +5,14 @@
     part = stream.step(time=0, pitch=60, duration=24)          # -> int (part index)
     parts = stream.step_group(24, [64, 67], durations=[24, 24])
 
-The online LSTM's (h, c) per layer is carried between calls, so the output equals the batch prediction
-of the same model on the same notes, given in the batch order (time, then pitch descending). Each step is
-plain torch (no Lightning, inference mode, fused ``lstm_cell``, weights pre-packed): well under a
-millisecond per note on a CPU. Zone and most-common baselines stream trivially. Entry-hint models take
+The online models' state is carried between calls, so the output equals the batch prediction of the same
+model on the same notes, given in the batch order (time, then pitch descending):
+- LSTM: (h, c) per layer; each step is plain torch (inference mode, fused ``lstm_cell``, weights
+  pre-packed), well under a millisecond per note on a CPU;
+- Transformer decoder: a key/value cache per layer, so each note costs one attention position per layer.
+  As in the batch prediction, note i is predicted from notes ``window_start(i)``..i: every ``window / 2``
+  notes past the first ``window`` the cache is rebuilt from the last ``window / 2`` notes (one batched pass).
+Zone and most-common baselines stream trivially. Entry-hint models take
 each note's entry hints (one value per part) through ``entry=``; pitch-hint models need hints given
 up front (``pitch_hint=``, shape (n_parts, 2), see ``arranger.features.pitch_hints``).
 """
@@ -21,6 +25,7 @@ import torch
 from arranger.features import MAX_DURATION, RESOLUTION
 from arranger.models import EMB, LSTMNet, sinusoid
 from arranger.predict import Arranger
+from arranger.transformer import TransformerNet
 from gm_common.errors import ConfigError
 
 
@@ -32,13 +37,49 @@ class StreamingArranger:
         if arranger.baseline is not None:
             if arranger.kind not in ("zone", "most_common"):
                 raise ConfigError(f"{arranger.kind} cannot stream (it needs the whole piece's parts)")
-            self._lstm = False
+            self.mode = "baseline"
         elif isinstance(net, LSTMNet) and not net.bidirectional:
-            self._lstm = True
+            self.mode = "lstm"
             self._setup_lstm(net, pitch_hint)
+        elif isinstance(net, TransformerNet) and net.causal:
+            self.mode = "transformer"
+            self._setup_transformer(net, pitch_hint)
         else:
-            raise ConfigError(f"model {arranger.name} is offline or not streamable: use an online LSTM")
+            raise ConfigError(f"model {arranger.name} is offline or not streamable: use an online LSTM or Transformer decoder")
         self.reset()
+
+    def _setup_transformer(self, net: TransformerNet, pitch_hint: np.ndarray | None) -> None:
+        emb = net.embed
+        self.net = net
+        self.use_entry = emb.use_entry
+        if emb.use_pitch_hint and pitch_hint is None:
+            raise ConfigError(f"model {self.arranger.name} uses pitch hints: pass pitch_hint=(n_parts, 2)")
+        hint = np.zeros((self.n_parts, 2), np.float32) if pitch_hint is None else np.asarray(pitch_hint, np.float32)
+        self.pitch_hint = torch.as_tensor(hint).unsqueeze(0)
+
+    def _note_batch(self, rows: list[tuple[int, int, int, np.ndarray | None]]) -> dict[str, torch.Tensor]:
+        """A one-sequence batch of notes (time, pitch, duration, entry) for the Transformer decoder."""
+        t = torch.tensor([[r[0] for r in rows]])
+        entry = np.stack([np.zeros(self.n_parts, np.float32) if r[3] is None else np.asarray(r[3], np.float32) for r in rows])
+        return {
+            "pitch": torch.tensor([[r[1] for r in rows]]), "position": t % RESOLUTION, "beat": t // RESOLUTION,
+            "duration": torch.tensor([[min(max(r[2], 0), MAX_DURATION) for r in rows]]), "time": t,
+            "entry": torch.as_tensor(entry).unsqueeze(0), "pitch_hint": self.pitch_hint,
+            "mask": torch.ones(1, len(rows), dtype=torch.bool),
+        }
+
+    @torch.inference_mode()
+    def _step_transformer(self, time: int, pitch: int, duration: int, entry) -> torch.Tensor:
+        if self.use_entry and entry is None:
+            raise ConfigError(f"model {self.arranger.name} uses entry hints: pass entry=[...] per note")
+        i = self.history_lo + len(self.history)  # index of this note in the piece
+        self.history.append((time, pitch, duration, entry))
+        lo = self.net.window_start(i)
+        if lo != self.window_lo:  # slide the context window: re-encode the kept notes lo..i-1 in one pass
+            del self.history[: lo - self.history_lo]
+            self.history_lo, self.window_lo, self.cache = lo, lo, self.net.new_cache()
+            self.net.step(self._note_batch(self.history[:-1]), self.cache, 0)
+        return self.net.step(self._note_batch([self.history[-1]]), self.cache, i - lo)[0, 0]
 
     @torch.inference_mode()
     def _setup_lstm(self, net: LSTMNet, pitch_hint: np.ndarray | None) -> None:
@@ -72,9 +113,13 @@ class StreamingArranger:
 
     def reset(self) -> None:
         """Start a new piece."""
-        if self._lstm:
+        if self.mode == "lstm":
             self.state = [(torch.zeros(1, self.hidden), torch.zeros(1, self.hidden)) for _ in self.layers]
             self._beat_cache = {}
+        elif self.mode == "transformer":
+            self.cache, self.window_lo = self.net.new_cache(), 0
+            self.history: list[tuple[int, int, int, np.ndarray | None]] = []  # notes from history_lo on
+            self.history_lo = 0
         self.last_probs: np.ndarray | None = None
 
     def _beat(self, beat: int) -> torch.Tensor:
@@ -109,9 +154,10 @@ class StreamingArranger:
         """Part index of one note (notes must come in time order; within an onset, pitch descending)."""
         if not 0 <= int(pitch) <= 127:
             raise ValueError(f"pitch {pitch} outside 0..127")
-        if not self._lstm:
+        if self.mode == "baseline":
             return int(self.arranger.baseline.predict(np.array([[time, pitch, duration]]))[0])
-        logits = self._step_logits(int(time), int(pitch), int(duration), entry)
+        step = self._step_logits if self.mode == "lstm" else self._step_transformer
+        logits = step(int(time), int(pitch), int(duration), entry)
         self.last_logits = logits
         return int(torch.argmax(logits))
 

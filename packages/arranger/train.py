@@ -48,11 +48,13 @@ def run_train(cfg: DictConfig) -> dict:
         atomic_write_text(ckpt_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     else:
         from arranger.module import ArrangerData, ArrangerModule
-        from gm_common.training import build_trainer
+        from gm_common.training import build_trainer, loader_options
 
         tr = cfg.train
-        datamodule = ArrangerData(splits, len(spec.labels), tr.batch_size, tr.crop, tuple(tr.transpose), tr.eval_batch_size, cfg.seed, cfg.data.get("samples_per_epoch"))
-        module = ArrangerModule(model_cfg, dataset, lr=tr.lr, lr_decay_patience=tr.get("lr_decay_patience"))
+        datamodule = ArrangerData(splits, len(spec.labels), tr.batch_size, tr.crop, tuple(tr.transpose), tr.eval_batch_size, cfg.seed, cfg.data.get("samples_per_epoch"), tr.get("length_buckets") or 0,
+                                  loader_options(cfg.data.get("num_workers", 0), cfg.data.get("pin_memory", "auto"), cfg.data.get("persistent_workers", True)))
+        schedule = OmegaConf.to_container(tr.schedule, resolve=True) if tr.get("schedule") else None
+        module = ArrangerModule(model_cfg, dataset, lr=tr.lr, lr_decay_patience=tr.get("lr_decay_patience"), schedule=schedule)
         if cfg.get("init_from"):  # start from another run's weights (fine-tuning); fresh optimizer
             state = load_checkpoint(cfg.init_from)
             if state.get("hyper_parameters", {}).get("dataset", {}).get("name") != spec.name:

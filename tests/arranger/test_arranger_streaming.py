@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -52,3 +54,34 @@ def test_offline_model_refuses_to_stream(tmp_path, cache_dir, tiny_train):
     run_dir = tiny_train(tmp_path, cache_dir, "bilstm", ["trainer.max_steps=1", "test=false"])
     with pytest.raises(ConfigError):
         StreamingArranger(Arranger.from_checkpoint(run_dir / "checkpoints" / "last.ckpt"))
+
+
+@pytest.fixture(scope="module")
+def tiny_decoder(tmp_path_factory, cache_dir, tiny_train) -> Path:
+    """A tiny Transformer decoder with a 16-note window, so that streaming slides its context window."""
+    run_dir = tiny_train(tmp_path_factory.mktemp("dec"), cache_dir, "transformer_dec",
+                         ["model.d_model=32", "model.ff=64", "model.heads=4", "model.window=16", "test=false"])
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+def test_decoder_stream_equals_batch(tiny_decoder, examples):
+    arranger = Arranger.from_checkpoint(tiny_decoder)
+    notes = examples[0].notes[:, :3]
+    assert len(notes) > 3 * arranger.net.window  # several window slides
+    batch_logits = arranger.logits(notes)
+    stream = StreamingArranger(arranger)
+    for i, (t, p, d) in enumerate(notes):
+        part = stream.step(int(t), int(p), int(d))
+        assert np.allclose(stream.last_logits.numpy(), batch_logits[i], atol=1e-4)
+        assert part == int(batch_logits[i].argmax())
+    stream.reset()
+    assert stream.run(notes).tolist() == arranger.predict(notes).tolist()
+
+
+def test_decoder_cache_costs_one_position_per_note(tiny_decoder, examples):
+    stream = StreamingArranger(Arranger.from_checkpoint(tiny_decoder))
+    window = stream.net.window
+    for i, (t, p, d) in enumerate(examples[0].notes[: 2 * window, :3]):
+        stream.step(int(t), int(p), int(d))
+        assert stream.cache.length == i + 1 - stream.net.window_start(i)
+        assert len(stream.history) <= window

@@ -48,16 +48,34 @@ def test_bilstm_with_hints_trains(tmp_path, cache_dir, tiny_train):
 def test_ddp_cpu_two_processes(tmp_path, cache_dir, repo_root):
     run_dir = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "arranger.train", "trainer=ddp_cpu", "experiment=tiny", f"run_dir={run_dir}",
-           f"data.cache_dir={cache_dir}", f"data.limit={N_CHORALES}", "trainer.max_steps=2", "trainer.progress_refresh_rate=1000"]
+           f"data.cache_dir={cache_dir}", f"data.limit={N_CHORALES}", "trainer.max_steps=2", "trainer.progress_refresh_rate=1000",
+           "data.num_workers=1", "data.persistent_workers=true"]  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo_root / "packages"))
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
     assert ckpt["global_step"] == 2
     assert (run_dir / "test_metrics.json").is_file()
+    assert proc.stdout.count("weights agree across 2 ranks at step 2") == 1
+    # only rank 0 writes checkpoints and outputs: no second copy of anything (rank 1 keeps its own log)
+    files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("events."))
+    assert [f for f in files if not f.startswith((".hydra/", "logs/", "tb/"))] == [
+        "checkpoints/best.ckpt", "checkpoints/config.yaml", "checkpoints/last.ckpt", "test_metrics.json", "train.log",
+        "train_ddp_process_1.log"]  # fmt: skip
+    assert len(list(run_dir.rglob("metrics.csv"))) == 1
 
 
 def test_init_from_and_lr_decay(tmp_path, cache_dir, tiny_train, tiny_lstm):
     run_dir = tiny_train(tmp_path, cache_dir, "lstm", ["model.use_duration=true", f"init_from={tiny_lstm}",
                                                        "train.lr_decay_patience=1", "trainer.max_steps=2", "test=false"])
     assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 2
+
+
+def test_cosine_schedule_and_length_buckets(tmp_path, cache_dir, tiny_train):
+    run_dir = tiny_train(tmp_path, cache_dir, "transformer_dec",
+                         ["model.d_model=16", "model.heads=2", "model.ff=32", "train.length_buckets=2",
+                          "train.schedule={name:cosine,total_steps:3,warmup_steps:1,floor:0.1,total_minutes:5}",
+                          "test=false"])
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    assert ckpt["global_step"] == 3
+    assert ckpt["lr_schedulers"][0]["last_epoch"] == 3
