@@ -11,7 +11,7 @@ import torch
 from arranger.baselines import BASELINES, Baseline
 from arranger.features import collate, make_features
 from arranger.models import build_net
-from gm_common.checkpoint import load_checkpoint
+from gm_common.checkpoint import load_checkpoint, load_weights
 from gm_common.errors import CheckpointError
 
 HINT_FLAGS = ("use_entry", "use_pitch_hint")
@@ -53,11 +53,7 @@ class Arranger:
         if model_cfg["kind"] in BASELINES:
             return cls(model_cfg, dataset, baseline=Baseline(model_cfg["kind"], len(dataset["labels"]), ckpt["baseline_state"]))
         net = build_net(model_cfg, len(dataset["labels"]))
-        state = {k[len("net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as err:
-            raise CheckpointError(f"{path}: weights do not match the model config: {err}") from err
+        load_weights(net, ckpt["state_dict"], path, prefix="net.")
         return cls(model_cfg, dataset, net=net)
 
     @torch.inference_mode()

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gm_common.checkpoint import load_checkpoint
+from gm_common.checkpoint import load_checkpoint, load_weights
 from gm_common.errors import CheckpointError, ConfigError
 
 SAMPLERS = ("ddpm", "ddim", "dpm")
@@ -140,8 +140,5 @@ def load_diffusion(path: str | Path, expect_cond_dim: int | None = None) -> MelD
             f"CLIP embedding size {expect_cond_dim} does not match the diffusion model in {path} (trained with {hp['cond_dim']}); use the CLIP it was trained with"
         )
     model = MelDiffusion(**hp)
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not match the model config: {str(err)[:300]}") from err
+    load_weights(model, ckpt["state_dict"], path)
     return model.eval()

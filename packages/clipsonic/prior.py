@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gm_common.checkpoint import load_checkpoint
+from gm_common.checkpoint import load_checkpoint, load_weights
 from gm_common.errors import CheckpointError
 from gm_common.files import atomic_path
 
@@ -98,10 +98,7 @@ def load_prior(path: str | Path, expect_dim: int | None = None) -> DiffusionPrio
     if expect_dim is not None and int(hp["dim"]) != int(expect_dim):
         raise CheckpointError(f"CLIP embedding size {expect_dim} does not match the prior in {path} (trained with {hp['dim']})")
     model = DiffusionPrior(**hp)
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not match the prior config: {str(err)[:300]}") from err
+    load_weights(model, ckpt["state_dict"], path, what="prior")
     return model.eval()
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from gm_common.audio import mel_to_audio
-from gm_common.checkpoint import load_checkpoint
+from gm_common.checkpoint import load_checkpoint, load_weights
 from gm_common.errors import CheckpointError
 
 from clipsonic.data.dataset import LOG_FLOOR, mel_config
@@ -36,10 +36,7 @@ def _load(path: str, mtime: float):
     if not hp or not {"mel", "channels", "blocks"} <= set(hp) or not set(hp) <= known or "state_dict" not in ckpt:
         raise CheckpointError(f"{path} is not a clipsonic vocoder checkpoint (train one with python -m clipsonic.train_vocoder)")
     model = NeuralVocoder(**hp)
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not match the vocoder config: {str(err)[:300]}") from err
+    load_weights(model, ckpt["state_dict"], path, what="vocoder")
     return model.eval()
 
 

@@ -21,6 +21,17 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"cannot load checkpoint {path} (corrupt, or holds non-weight objects): {err}") from err
 
 
+def load_weights(module: torch.nn.Module, state_dict: dict[str, Any], path: str | Path, prefix: str = "", what: str = "model") -> None:
+    """Load ``state_dict`` (the keys under ``prefix``, with it stripped) into ``module``; a clear
+    :class:`CheckpointError` naming ``path`` when the weights do not fit (another size or architecture)."""
+    if prefix:
+        state_dict = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    try:
+        module.load_state_dict(state_dict)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: weights do not match the {what} config: {str(err)[:300]}") from err
+
+
 def resolve_resume(ckpt_path: str | Path | None, run_dir: str | Path) -> str | None:
     """Map ``ckpt_path`` to a file to resume from: None -> fresh run; ``last`` -> the run's last.ckpt if
     any (fresh run otherwise); a path -> that file, which must exist."""

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gm_common.checkpoint import load_checkpoint
+from gm_common.checkpoint import load_checkpoint, load_weights
 from gm_common.errors import CheckpointError
 from mmt.representation import Encoding
 
@@ -314,10 +314,6 @@ def load_model(
             got = ", ".join(f"{k}={model.get(k)} (expected {model_cfg[k]})" for k in diff)
             raise CheckpointError(f"{path}: model size differs from the config: {got}")
     net = MMTTransformer(ck_enc.vocab_sizes, **{k: model[k] for k in MODEL_KEYS if k in model})
-    state = {k[len("net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not fit the model: {str(err)[:500]}") from err
+    load_weights(net, ckpt["state_dict"], path, prefix="net.")
     net.eval()
     return net, ck_enc, hp
