@@ -7,6 +7,7 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from arranger.data import Example
@@ -85,17 +86,29 @@ class ArrangerData(L.LightningDataModule):
 
 class ArrangerModule(L.LightningModule):
     """Hyper-parameters are plain dicts (model config, dataset label set) so the checkpoint loads with
-    ``torch.load(weights_only=True)``."""
+    ``torch.load(weights_only=True)``.
 
-    def __init__(self, model: dict, dataset: dict, lr: float = 1e-3, lr_decay_patience: int | None = None, schedule: dict | None = None):
+    ``ema`` (a decay such as 0.999) keeps an exponential moving average of the weights in ``ema_net``; it
+    is what validation, testing and inference use (``Arranger.from_checkpoint`` prefers it)."""
+
+    def __init__(self, model: dict, dataset: dict, lr: float = 1e-3, lr_decay_patience: int | None = None, schedule: dict | None = None, weight_decay: float = 0.0, ema: float | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.net = build_net(model, len(dataset["labels"]))
-        self.lr, self.lr_decay_patience = lr, lr_decay_patience
+        self.lr, self.lr_decay_patience, self.weight_decay = lr, lr_decay_patience, weight_decay
         self.schedule = dict(schedule or {})  # {"name": "cosine", "total_steps", "warmup_steps", "floor", "total_minutes"}
+        self.ema_net = AveragedModel(self.net, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True) if ema else None
+        if self.ema_net is not None:
+            self.ema_net.requires_grad_(False)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.ema_net is not None and not self.training:
+            return self.ema_net(batch)
         return self.net(batch)
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if self.ema_net is not None:
+            self.ema_net.update_parameters(self.net)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         logits = self(batch)
@@ -117,7 +130,8 @@ class ArrangerModule(L.LightningModule):
         return self._step(batch, "test")
 
     def configure_optimizers(self):
-        opt = torch.optim.Adam(self.parameters(), lr=self.lr)
+        params = self.net.parameters()  # never the moving average
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay) if self.weight_decay else torch.optim.Adam(params, lr=self.lr)
         if self.schedule.get("name") == "cosine":
             factor = WarmupCosine(
                 int(self.schedule["total_steps"]), int(self.schedule.get("warmup_steps") or 0),

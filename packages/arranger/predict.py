@@ -17,6 +17,11 @@ from gm_common.errors import CheckpointError
 HINT_FLAGS = ("use_entry", "use_pitch_hint")
 
 
+def net_prefix(state_dict: dict) -> str:
+    """Where a training checkpoint keeps the weights to use: the moving average when it has one."""
+    return "ema_net.module." if any(k.startswith("ema_net.module.") for k in state_dict) else "net."
+
+
 class Arranger:
     def __init__(self, model_cfg: dict, dataset: dict, net: torch.nn.Module | None = None, baseline: Baseline | None = None):
         self.model_cfg, self.dataset = dict(model_cfg), dict(dataset)
@@ -53,7 +58,7 @@ class Arranger:
         if model_cfg["kind"] in BASELINES:
             return cls(model_cfg, dataset, baseline=Baseline(model_cfg["kind"], len(dataset["labels"]), ckpt["baseline_state"]))
         net = build_net(model_cfg, len(dataset["labels"]))
-        load_weights(net, ckpt["state_dict"], path, prefix="net.")
+        load_weights(net, ckpt["state_dict"], path, prefix=net_prefix(ckpt["state_dict"]))
         return cls(model_cfg, dataset, net=net)
 
     @torch.inference_mode()

@@ -19,8 +19,8 @@ from arranger.baselines import BASELINES, Baseline
 from gm_common.cli import clear_errors
 from arranger.data import dataset_stats, get_spec, load_examples, split_examples
 from arranger.evaluate import evaluate_arranger
-from arranger.predict import Arranger
-from gm_common.checkpoint import load_checkpoint, resolve_resume
+from arranger.predict import Arranger, net_prefix
+from gm_common.checkpoint import load_checkpoint, load_weights, resolve_resume
 from gm_common.errors import CheckpointError
 from gm_common.files import atomic_path, atomic_write_text
 from gm_common.seed import seed_everything
@@ -54,13 +54,15 @@ def run_train(cfg: DictConfig) -> dict:
         datamodule = ArrangerData(splits, len(spec.labels), tr.batch_size, tr.crop, tuple(tr.transpose), tr.eval_batch_size, cfg.seed, cfg.data.get("samples_per_epoch"), tr.get("length_buckets") or 0,
                                   loader_options(cfg.data.get("num_workers", 0), cfg.data.get("pin_memory", "auto"), cfg.data.get("persistent_workers", True)))
         schedule = OmegaConf.to_container(tr.schedule, resolve=True) if tr.get("schedule") else None
-        module = ArrangerModule(model_cfg, dataset, lr=tr.lr, lr_decay_patience=tr.get("lr_decay_patience"), schedule=schedule)
+        module = ArrangerModule(model_cfg, dataset, lr=tr.lr, lr_decay_patience=tr.get("lr_decay_patience"), schedule=schedule,
+                                weight_decay=tr.get("weight_decay") or 0.0, ema=tr.get("ema"))
         if cfg.get("init_from"):  # start from another run's weights (fine-tuning); fresh optimizer
             state = load_checkpoint(cfg.init_from)
             if state.get("hyper_parameters", {}).get("dataset", {}).get("name") != spec.name:
                 raise CheckpointError(f"{cfg.init_from}: init_from checkpoint is not for dataset {spec.name!r}")
-            module.load_state_dict(state["state_dict"])
-        trainer = build_trainer(cfg.trainer, run_dir, config=cfg, monitor="val/loss", early_stopping_patience=tr.patience or None)
+            load_weights(module.net, state["state_dict"], cfg.init_from, prefix=net_prefix(state["state_dict"]))
+        monitor = tr.get("monitor") or "val/loss"
+        trainer = build_trainer(cfg.trainer, run_dir, config=cfg, monitor=monitor, mode="max" if monitor.endswith("acc") else "min", early_stopping_patience=tr.patience or None)
         trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_resume(cfg.ckpt_path, run_dir), weights_only=True)
         is_zero = trainer.is_global_zero
     if not (cfg.test and is_zero):

@@ -27,21 +27,27 @@ MODEL_KEYS = ("dim", "depth", "heads", "ff_mult", "dropout", "attn_dropout", "ma
 
 
 class KVCache:
-    """Keys and values of every layer, preallocated to ``max_len``."""
+    """Keys and values of every layer, preallocated to ``max_len``. Keys are stored transposed, so that
+    one new event's attention is two plain batched matrix products over contiguous rows; per layer,
+    ``kt[i]`` is (B * heads, head_dim, max_len) and ``v[i]`` (B * heads, max_len, head_dim)."""
 
     def __init__(self, depth: int, batch: int, heads: int, max_len: int, head_dim: int, device=None, dtype=None):
-        # keys and values side by side, so that one copy writes both: (layers, 2, B, heads, max_len, head_dim)
-        self.kv = torch.zeros((depth, 2, batch, heads, max_len, head_dim), device=device, dtype=dtype)
+        self.kt = [torch.zeros((batch * heads, head_dim, max_len), device=device, dtype=dtype) for _ in range(depth)]
+        self.v = [torch.zeros((batch * heads, max_len, head_dim), device=device, dtype=dtype) for _ in range(depth)]
+        self.batch, self.heads = batch, heads
         self.length = 0  # positions filled so far
         self.max_len = max_len
 
-    @property
-    def k(self) -> torch.Tensor:
-        return self.kv[:, 0]
-
-    @property
-    def v(self) -> torch.Tensor:
-        return self.kv[:, 1]
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write ``k``, ``v`` (B, heads, T, head_dim) after the filled positions; returns all keys and
+        values so far, each (B, heads, length + T, head_dim)."""
+        b, h, t, d = k.shape
+        end = self.length + t
+        kt = self.kt[layer].view(b, h, d, self.max_len)
+        v_all = self.v[layer].view(b, h, self.max_len, d)
+        kt[..., self.length : end] = k.transpose(-1, -2)
+        v_all[:, :, self.length : end] = v
+        return kt[..., :end].transpose(-1, -2), v_all[:, :, :end]
 
 
 class Block(nn.Module):
@@ -79,13 +85,9 @@ class Block(nn.Module):
             q, k, v = self._qkv(x)
             att = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.attn_dropout if self.training else 0.0)
             return self._out(x, att)
-        qkv = self._qkv_all(x)
-        q = qkv[0]
+        q, k, v = self._qkv(x)
         start, t = cache.length, x.shape[1]
-        kv = cache.kv[layer]
-        kv[:, :, :, start : start + t] = qkv[1:]  # keys and values in one copy
-        filled = kv[:, :, :, : start + t]
-        keys, values = filled[0], filled[1]
+        keys, values = cache.append(layer, k, v)
         if t == 1:  # one new event attends to everything so far: no mask
             att = F.scaled_dot_product_attention(q, keys, values)
         elif start == 0:
@@ -179,27 +181,36 @@ class MMTTransformer(nn.Module):
 
 class IncrementalDecoder:
     """Generation state of one batch: the key/value cache, and the weights laid out once for one-event
-    steps (transposed and contiguous, so each layer is a plain ``addmm``).
+    steps (transposed and contiguous, so each layer is a plain ``addmm``; the attention scale folded into
+    the query weights).
 
     ``prefill(prompt)`` runs the prompt through the model, then every ``step(codes)`` costs one event. A
     small model's cached step is bound by per-operation overhead, not arithmetic, so :meth:`step` uses as
-    few operations as it can; it equals ``net(codes[:, None], cache)[:, 0]`` (tested)."""
+    few operations as it can (one query's attention is two ``bmm`` on the cache: cheaper than
+    ``scaled_dot_product_attention``, which copies its inputs); it equals ``net(codes[:, None], cache)[:, 0]``
+    (tested)."""
 
     def __init__(self, net: MMTTransformer, batch: int, max_len: int | None = None):
         self.net = net
         self.cache = net.new_cache(batch, max_len)
+        dim, head_dim = net.dim, net.dim // net.heads
 
         def t(linear: nn.Linear) -> torch.Tensor:
             return linear.weight.detach().t().contiguous()
 
+        def qkv(linear: nn.Linear) -> torch.Tensor:
+            w = t(linear)
+            w[:, :dim] /= math.sqrt(head_dim)
+            return w
+
+        b, heads = batch, net.heads
         self.layers = [
-            (blk.ln1.weight, blk.ln1.bias, t(blk.qkv), t(blk.proj), blk.proj.bias,
-             blk.ln2.weight, blk.ln2.bias, t(blk.ff1), blk.ff1.bias, t(blk.ff2), blk.ff2.bias)
-            for blk in net.blocks
+            (blk.ln1.weight, blk.ln1.bias, qkv(blk.qkv), t(blk.proj), blk.proj.bias,
+             blk.ln2.weight, blk.ln2.bias, t(blk.ff1), blk.ff1.bias, t(blk.ff2), blk.ff2.bias,
+             kt, v, kt.view(b, heads, head_dim, -1), v.view(b, heads, -1, head_dim))
+            for blk, kt, v in zip(net.blocks, self.cache.kt, self.cache.v)
         ]  # fmt: skip
         self.head_w, self.head_b = t(net.head), net.head.bias
-        kv = self.cache.kv  # per layer: keys and values (2, B, heads, max_len, head_dim), keys, values
-        self.kv_layers = [(kv[i], kv[i, 0], kv[i, 1]) for i in range(net.depth)]
 
     def prefill(self, prompt: torch.Tensor) -> torch.Tensor:
         """``prompt`` (B, T, 6) -> logits of the event after it (B, sum(vocab_sizes))."""
@@ -212,15 +223,17 @@ class IncrementalDecoder:
         if start >= cache.max_len:
             raise ValueError(f"sequence of {start + 1} events exceeds the cache ({cache.max_len})")
         b, dim, heads = codes.shape[0], net.dim, net.heads
-        h = F.embedding(codes + net.offsets, net.embed.weight).sum(1).add_(net.pos.weight[start])
-        for (g1, b1, w_qkv, w_proj, b_proj, g2, b2, w_ff1, b_ff1, w_ff2, b_ff2), (kv, k, v) in zip(self.layers, self.kv_layers):
-            qkv = torch.mm(F.layer_norm(h, (dim,), g1, b1), w_qkv)
-            kv.select(3, start).copy_(qkv[:, dim:].view(b, 2, heads, -1).transpose(0, 1))
-            att = F.scaled_dot_product_attention(qkv[:, :dim].view(b, heads, 1, -1), k.narrow(2, 0, start + 1), v.narrow(2, 0, start + 1))
-            h = torch.addmm(h, att.view(b, dim), w_proj).add_(b_proj)
+        bh, length = b * heads, start + 1
+        h = net.embed.weight.index_select(0, (codes + net.offsets).view(-1)).view(b, 6, dim).sum(1).add_(net.pos.weight[start])
+        for g1, b1, w_qkv, w_proj, b_proj, g2, b2, w_ff1, b_ff1, w_ff2, b_ff2, kt, v, kt4, v4 in self.layers:
+            q, k, val = torch.mm(F.layer_norm(h, (dim,), g1, b1), w_qkv).view(b, 3, heads, -1).unbind(1)
+            kt4.select(3, start).copy_(k)
+            v4.select(2, start).copy_(val)
+            probs = torch.bmm(q.reshape(bh, 1, -1), kt.narrow(2, 0, length)).softmax(-1)
+            h = torch.addmm(h, torch.bmm(probs, v.narrow(1, 0, length)).view(b, dim), w_proj).add_(b_proj)
             ff = F.gelu(torch.addmm(b_ff1, F.layer_norm(h, (dim,), g2, b2), w_ff1))
             h = torch.addmm(h, ff, w_ff2).add_(b_ff2)
-        cache.length = start + 1
+        cache.length = length
         return torch.addmm(self.head_b, F.layer_norm(h, (dim,), net.norm.weight, net.norm.bias), self.head_w)
 
 

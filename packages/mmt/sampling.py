@@ -39,27 +39,37 @@ class SamplingConfig:
     only_declared_instruments: bool = True  # notes use only instruments declared in the sequence
 
 
-class FieldSampler:
-    """Precomputed index tables to sample the six fields (plus a 7th: the instrument of an instrument
-    row) from one padded (B, 7, Vmax) logit tensor. A step of a small model is bound by the number of
-    tensor operations, so the rules are table look-ups and in-place masks, and the draw is an
-    inverse-CDF search (``torch.multinomial`` costs more than the rest of the sampler on 7 small rows)."""
+# Sampler rows: the six fields, the instrument of an instrument row, and a row that always draws 0 (it
+# fills the fields a row does not carry)
+INST_ROW, ZERO_ROW, N_ROWS = 6, 7, 8
 
-    def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, device: torch.device):
+
+class FieldSampler:
+    """Samples the next event of every row of a batch under the rules, and keeps the rows' running state
+    (maximum type and beat, declared instruments, done).
+
+    A step of a small model is bound by the number of tensor operations, so the logits of all fields are
+    gathered into one padded (B, 8, Vmax) tensor and the rules are an additive mask, ``bias``, that only
+    changes when a row's type rises or it declares an instrument (a few times per piece; :meth:`update`
+    rebuilds it then). Per step only the beat's floor is applied, then top-k and an inverse-CDF draw
+    (``torch.multinomial`` costs more than the rest of the sampler on 8 small rows)."""
+
+    def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, prompt: torch.Tensor):
         self.cfg, self.sizes = cfg, list(vocab_sizes)
-        self.n_inst = self.sizes[F_INSTRUMENT]
-        sizes = self.sizes + [self.n_inst]
+        device = prompt.device
+        n_inst = self.n_inst = self.sizes[F_INSTRUMENT]
+        sizes = self.sizes + [n_inst, 1]
         self.vmax = max(sizes)
         offsets = [0]
         for v in self.sizes[:-1]:
             offsets.append(offsets[-1] + v)
-        offsets.append(offsets[F_INSTRUMENT])
-        idx = torch.zeros(len(sizes), self.vmax, dtype=torch.long)
-        pad = torch.full((len(sizes), self.vmax), NEG_INF)
+        offsets += [offsets[F_INSTRUMENT], 0]
+        idx = torch.zeros(N_ROWS, self.vmax, dtype=torch.long)
+        pad = torch.full((N_ROWS, self.vmax), NEG_INF)
         for f, (v, o) in enumerate(zip(sizes, offsets)):
             idx[f, :v] = torch.arange(o, o + v)
             pad[f, :v] = 0.0
-        pad[:, 0] = NEG_INF  # code 0 is never sampled
+        pad[:ZERO_ROW, 0] = NEG_INF  # code 0 is never sampled
         self.idx, self.pad = idx.view(-1).to(device), pad.to(device)
         self.inv_temperature = 1.0 / max(cfg.temperature, 1e-5)
         k = torch.tensor([max(1, math.ceil((1 - cfg.filter_threshold) * v)) for v in sizes], device=device)
@@ -74,32 +84,57 @@ class FieldSampler:
         allowed[4, TYPE_EOS] = True
         # rows: max_type * (n_inst + 1) + last declared instrument; once the last instrument is declared,
         # no instrument row
-        banned = (~allowed)[:, None, :].repeat(1, self.n_inst + 1, 1)
-        banned[:, self.n_inst - 1 :, TYPE_INSTRUMENT] = True
+        banned = (~allowed)[:, None, :].repeat(1, n_inst + 1, 1)
+        banned[:, n_inst - 1 :, TYPE_INSTRUMENT] = True
         self.type_banned = banned.view(-1, 5).to(device)
-        # which sampled field fills each column of the output row, and whether it is kept, by type
-        cols = torch.zeros(5, 6, dtype=torch.long)
-        keep = torch.zeros(5, 6, dtype=torch.long)
-        keep[:, F_TYPE] = 1
-        cols[TYPE_NOTE], keep[TYPE_NOTE] = torch.arange(6), 1
-        cols[TYPE_INSTRUMENT, F_INSTRUMENT], keep[TYPE_INSTRUMENT, F_INSTRUMENT] = 6, 1
-        self.cols, self.keep = cols.to(device), keep.to(device)
+        # which sampler row fills each column of the output row, by type (ZERO_ROW: a 0)
+        rows = torch.full((5, 6), ZERO_ROW, dtype=torch.long)
+        rows[:, F_TYPE] = F_TYPE
+        rows[TYPE_NOTE] = torch.arange(6)
+        rows[TYPE_INSTRUMENT, F_INSTRUMENT] = INST_ROW
+        self.rows = rows.to(device)
+        # the batch's running state, from the prompt
+        b = prompt.shape[0]
+        types = prompt[..., F_TYPE]
+        zeros = torch.zeros_like(types)
+        # running maxima of type and beat side by side (F_TYPE, F_BEAT = 0, 1): one update for both
+        self.maxima = torch.stack([types.max(dim=1).values, torch.where(types == TYPE_NOTE, prompt[..., F_BEAT], zeros).max(dim=1).values], 1)
+        self.max_type, self.max_beat = self.maxima[:, F_TYPE], self.maxima[:, F_BEAT]  # views
+        inst_rows = types == TYPE_INSTRUMENT
+        inst = torch.where(inst_rows, prompt[..., F_INSTRUMENT], zeros)
+        self.last_inst = inst.max(dim=1).values
+        # one column more than instruments: updates by rows that declare nothing write there
+        self.declared = torch.zeros(b, n_inst + 1, dtype=torch.bool, device=device)
+        self.declared.scatter_(1, inst, inst_rows)
+        self.declared[:, 0] = False
+        self.done = (types == TYPE_EOS).any(dim=1)
+        self._rebuild_bias()
 
-    def sample(self, logits: torch.Tensor, state: GenerationState, generator: torch.Generator | None) -> torch.Tensor:
-        """logits (B, sum V) of the next event -> its (B, 6) codes."""
-        b, n_inst = logits.shape[0], self.n_inst
-        x = torch.add(self.pad, logits.index_select(1, self.idx).view(b, 7, self.vmax), alpha=self.inv_temperature)
+    def undeclared(self) -> torch.Tensor:
+        """(B, n_instruments): instruments a note may not use (none banned before any is declared)."""
+        declared = self.declared[:, : self.n_inst]
+        return ~declared & declared.any(dim=1, keepdim=True)
+
+    def _rebuild_bias(self) -> None:
+        """The rules that depend on the maximum type and the declared instruments, as -inf entries."""
+        n_inst, b = self.n_inst, self.maxima.shape[0]
+        bias = self.pad.expand(b, -1, -1).clone()
         # type: allowed by the running maximum; no instrument row once every instrument is declared
-        rule = torch.add(state.last_inst, state.max_type, alpha=n_inst + 1)
-        x[:, F_TYPE, :5].masked_fill_(self.type_banned.index_select(0, rule), NEG_INF)
-        # beat: never below the latest note's beat
-        x[:, F_BEAT].masked_fill_(self.arange < state.max_beat[:, None], NEG_INF)
+        bias[:, F_TYPE, :5].masked_fill_(self.type_banned[self.last_inst + (n_inst + 1) * self.max_type], NEG_INF)
         # instrument of an instrument row: strictly above the last declared (once all are declared,
-        # type 1 is banned and this field unused: keep its last code samplable)
-        x[:, 6, :n_inst].masked_fill_(self.arange[:n_inst] <= state.last_inst.clamp(max=n_inst - 2)[:, None], NEG_INF)
+        # type 1 is banned and this row unused: keep its last code samplable)
+        bias[:, INST_ROW, :n_inst].masked_fill_(self.arange[:n_inst] <= self.last_inst.clamp(max=n_inst - 2)[:, None], NEG_INF)
         if self.cfg.only_declared_instruments:
-            x[:, F_INSTRUMENT, :n_inst].masked_fill_(state.undeclared(), NEG_INF)
-        # every field keeps at least one samplable code: type by the table, beat its running maximum,
+            bias[:, F_INSTRUMENT, :n_inst].masked_fill_(self.undeclared(), NEG_INF)
+        self.bias = bias
+
+    def sample(self, logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """logits (B, sum V) of the next event -> its (B, 6) codes; ``u`` (B, 8, 1): uniform draws in [0, 1)
+        (drawn for all steps at once: one ``torch.rand`` per step costs as much as a rule)."""
+        b = logits.shape[0]
+        x = torch.add(self.bias, logits.index_select(1, self.idx).view(b, N_ROWS, self.vmax), alpha=self.inv_temperature)
+        x[:, F_BEAT].masked_fill_(self.arange < self.max_beat[:, None], NEG_INF)  # never below the latest note's
+        # every row keeps at least one samplable code: type by the table, beat its running maximum,
         # instruments at least one code (above), pitch/position/duration all their non-zero codes
         kth = x.topk(self.kmax, dim=-1).values.gather(-1, self.kth_index.expand(b, -1, -1))
         x.masked_fill_(x < kth, NEG_INF)
@@ -110,45 +145,20 @@ class FieldSampler:
             x = x.scatter(-1, order, sorted_x.masked_fill(drop, NEG_INF))
         # inverse CDF: the first code whose cumulative probability exceeds u * total, u in [0, 1)
         cdf = x.softmax(-1).cumsum(-1)
-        u = torch.rand((b, 7, 1), generator=generator, device=x.device)
-        s = torch.searchsorted(cdf, u * cdf[..., -1:], right=True).view(b, 7)
-        t = s[:, F_TYPE]
-        return s.gather(1, self.cols.index_select(0, t)) * self.keep.index_select(0, t)
-
-
-class GenerationState:
-    """Running maxima and declared instruments of every row of a batch."""
-
-    def __init__(self, prompt: torch.Tensor, n_instruments: int):
-        b = prompt.shape[0]
-        types = prompt[..., F_TYPE]
-        self.n_instruments = n_instruments
-        self.max_type = types.max(dim=1).values
-        notes = types == TYPE_NOTE
-        self.max_beat = torch.where(notes, prompt[..., F_BEAT], torch.zeros_like(types)).max(dim=1).values
-        inst_rows = types == TYPE_INSTRUMENT
-        inst = torch.where(inst_rows, prompt[..., F_INSTRUMENT], torch.zeros_like(types))
-        self.last_inst = inst.max(dim=1).values
-        # one column more than instruments: updates by rows that declare nothing write there
-        self.declared = torch.zeros(b, n_instruments + 1, dtype=torch.bool, device=prompt.device)
-        self.declared.scatter_(1, inst, inst_rows)
-        self.declared[:, 0] = False
-        self.done = (types == TYPE_EOS).any(dim=1)
-
-    def undeclared(self) -> torch.Tensor:
-        """(B, n_instruments): instruments a note may not use (none banned before any is declared)."""
-        declared = self.declared[:, : self.n_instruments]
-        return ~declared & declared.any(dim=1, keepdim=True)
+        s = torch.searchsorted(cdf, u * cdf[..., -1:], right=True).view(b, N_ROWS)
+        return s.gather(1, self.rows.index_select(0, s[:, F_TYPE]))
 
     def update(self, row: torch.Tensor) -> None:
         """Take a generated row (B, 6); its beat is 0 unless it is a note."""
         t = row[:, F_TYPE]
-        torch.maximum(self.max_type, t, out=self.max_type)
-        torch.maximum(self.max_beat, row[:, F_BEAT], out=self.max_beat)
         is_inst = t == TYPE_INSTRUMENT
-        self.last_inst = torch.where(is_inst, row[:, F_INSTRUMENT], self.last_inst)
-        self.declared.scatter_(1, torch.where(is_inst, row[:, F_INSTRUMENT], self.n_instruments)[:, None], True)
+        rules_change = is_inst | (t > self.max_type)
+        torch.maximum(self.maxima, row[:, :2], out=self.maxima)
         self.done |= t == TYPE_EOS
+        if bool(rules_change.any()):
+            self.last_inst = torch.where(is_inst, row[:, F_INSTRUMENT], self.last_inst)
+            self.declared.scatter_(1, torch.where(is_inst, row[:, F_INSTRUMENT], self.n_inst)[:, None], True)
+            self._rebuild_bias()
 
 
 @contextmanager
@@ -184,12 +194,12 @@ def generate(
     max_events = min(max_events or net.max_seq_len, net.max_seq_len)
     if t0 >= max_events:
         return prompt.clone()
-    sampler = FieldSampler(net.vocab_sizes, cfg, device)
-    state = GenerationState(prompt, net.vocab_sizes[F_INSTRUMENT])
+    sampler = FieldSampler(net.vocab_sizes, cfg, prompt)
     out = torch.zeros(b, max_events, 6, dtype=torch.long, device=device)
     out[:, :t0] = prompt
     eos_row = torch.zeros(6, dtype=torch.long, device=device)
     eos_row[F_TYPE] = TYPE_EOS
+    uniforms = torch.rand((max_events - t0, b, N_ROWS, 1), generator=generator, device=device)
     decoder = IncrementalDecoder(net, b, max_events) if use_cache else None
     logits = decoder.prefill(prompt) if use_cache else None
     n = t0
@@ -197,15 +207,15 @@ def generate(
         while n < max_events:
             if not use_cache:
                 logits = net(out[:, :n])[:, -1]
-            row = sampler.sample(logits, state, generator)
+            row = sampler.sample(logits, uniforms[n - t0])
             if stop_at_eos:
-                row = torch.where(state.done[:, None], eos_row, row)
+                row = torch.where(sampler.done[:, None], eos_row, row)
             else:
-                state.done.zero_()
-            state.update(row)
+                sampler.done.zero_()
+            sampler.update(row)
             out[:, n] = row
             n += 1
-            if stop_at_eos and bool(state.done.all()):
+            if stop_at_eos and bool(sampler.done.all()):
                 break
             if use_cache and n < max_events:
                 logits = decoder.step(row)

@@ -79,3 +79,18 @@ def test_cosine_schedule_and_length_buckets(tmp_path, cache_dir, tiny_train):
     ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
     assert ckpt["global_step"] == 3
     assert ckpt["lr_schedulers"][0]["last_epoch"] == 3
+
+
+def test_weight_average_is_what_ships(tmp_path, cache_dir, tiny_train):
+    run_dir = tiny_train(tmp_path, cache_dir, "bilstm", ["train.ema=0.5", "train.weight_decay=0.01", "train.monitor=val/acc",
+                                                         "trainer.max_steps=3", "test=false"])
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    state = ckpt["state_dict"]
+    assert "ema_net.n_averaged" in state and int(state["ema_net.n_averaged"]) == 3
+    assert ckpt["optimizer_states"][0]["param_groups"][0]["weight_decay"] == 0.01
+    # the average lags the trained weights, and inference loads the average
+    key = "lstms.0.weight_ih_l0"
+    assert not torch.equal(state[f"net.{key}"], state[f"ema_net.module.{key}"])
+    arranger = Arranger.from_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    assert torch.equal(arranger.net.state_dict()[key], state[f"ema_net.module.{key}"])
+    assert "val/acc" in next(iter(k for k in ckpt["callbacks"] if k.startswith("ModelCheckpoint")))

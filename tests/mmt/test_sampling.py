@@ -5,7 +5,7 @@ import torch
 
 from mmt.model import MMTTransformer
 from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, Encoding
-from mmt.sampling import FieldSampler, GenerationState, SamplingConfig, generate, trim
+from mmt.sampling import FieldSampler, SamplingConfig, generate, trim
 
 ENC = Encoding()
 
@@ -62,13 +62,12 @@ def test_cached_and_uncached_generation_agree(net):
 def test_draws_follow_the_top_k_filtered_distribution():
     sizes = ENC.vocab_sizes
     g = torch.Generator().manual_seed(0)
-    sampler = FieldSampler(sizes, SamplingConfig(), torch.device("cpu"))
     b = 20000
     prompt = torch.tensor([[0] * 6, [1, 0, 0, 0, 0, 25], [2, 0, 0, 0, 0, 0]]).unsqueeze(0).repeat(b, 1, 1)
-    state = GenerationState(prompt, sizes[F_INSTRUMENT])
+    sampler = FieldSampler(sizes, SamplingConfig(), prompt)
     logits = torch.randn(sum(sizes), generator=g)
     logits[3] = 10.0  # type: a note (top-k keeps only the best allowed type)
-    rows = sampler.sample(logits.expand(b, -1), state, g)
+    rows = sampler.sample(logits.expand(b, -1), torch.rand((b, 8, 1), generator=g))
     assert (rows[:, F_TYPE] == 3).all() and (rows[:, F_INSTRUMENT] == 25).all()
     start = sum(sizes[:F_PITCH])
     pitch = logits[start : start + sizes[F_PITCH]].clone()
