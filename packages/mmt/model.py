@@ -34,7 +34,6 @@ class KVCache:
     def __init__(self, depth: int, batch: int, heads: int, max_len: int, head_dim: int, device=None, dtype=None):
         self.kt = [torch.zeros((batch * heads, head_dim, max_len), device=device, dtype=dtype) for _ in range(depth)]
         self.v = [torch.zeros((batch * heads, max_len, head_dim), device=device, dtype=dtype) for _ in range(depth)]
-        self.batch, self.heads = batch, heads
         self.length = 0  # positions filled so far
         self.max_len = max_len
 
@@ -64,13 +63,11 @@ class Block(nn.Module):
         self.ff2 = nn.Linear(ff_mult * dim, dim)
         self.drop = nn.Dropout(dropout)
 
-    def _qkv_all(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, _ = x.shape  # -> (3, B, heads, T, head_dim)
-        return self.qkv(self.ln1(x)).view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-
     def _qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        qkv = self._qkv_all(x)
-        return qkv[0], qkv[1], qkv[2]
+        """Queries, keys and values, each (B, heads, T, head_dim)."""
+        b, t, _ = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        return q, k, v
 
     def _out(self, x: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
         b, _, t, _ = att.shape
