@@ -1,7 +1,13 @@
-"""Safe checkpoint loading: ``torch.load(..., weights_only=True)`` only, never arbitrary unpickling."""
+"""Safe checkpoint loading: ``torch.load(..., weights_only=True)`` or safetensors, never arbitrary unpickling.
+
+A checkpoint is a dict with ``hyper_parameters`` (plain data) and ``state_dict``: a Lightning ``.ckpt`` file,
+or a shipped ``.safetensors`` file whose metadata holds the hyper-parameters (``gm_common.pretrained``).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,16 +15,37 @@ import torch
 
 from gm_common.errors import CheckpointError
 
+log = logging.getLogger(__name__)
+RUN_CHECKPOINTS = ("checkpoints/best.ckpt", "checkpoints/last.ckpt", "best.ckpt", "last.ckpt", "model.safetensors")
+
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a Lightning/torch checkpoint with ``weights_only=True``; a clear error if missing or unsafe."""
+    """Load a Lightning/torch checkpoint (``weights_only=True``) or a ``.safetensors`` file; a clear error if
+    missing, damaged or unsafe."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        from gm_common.pretrained import load_safetensors
+
+        return load_safetensors(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
         raise CheckpointError(f"cannot load checkpoint {path} (corrupt, or holds non-weight objects): {err}") from err
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run folder (its checkpoints/best.ckpt, else last.ckpt, else model.safetensors)."""
+    path = Path(path)
+    if path.is_dir():
+        for name in RUN_CHECKPOINTS:
+            if (path / name).is_file():
+                return path / name
+        raise CheckpointError(f"no checkpoint ({', '.join(RUN_CHECKPOINTS)}) in {path}")
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    return path
 
 
 def load_weights(module: torch.nn.Module, state_dict: dict[str, Any], path: str | Path, prefix: str = "", what: str = "model") -> None:
@@ -32,14 +59,44 @@ def load_weights(module: torch.nn.Module, state_dict: dict[str, Any], path: str 
         raise CheckpointError(f"{path}: weights do not match the {what} config: {str(err)[:300]}") from err
 
 
+def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path, build: Callable[[dict], torch.nn.Module], kind: str,
+                          needs: Sequence[str] = (), prefixes: Sequence[str] = ("",)) -> tuple[torch.nn.Module, dict]:
+    """Check a loaded checkpoint's hyper-parameters (``needs``), build the model from them, load its weights
+    (under the first of ``prefixes`` that the checkpoint has), and return it in eval mode with them."""
+    hp = ckpt.get("hyper_parameters") or {}
+    missing = [k for k in needs if k not in hp] + ([] if "state_dict" in ckpt else ["state_dict"])
+    if missing:
+        raise CheckpointError(f"{path} is not a {kind} checkpoint (it has no {', '.join(missing)})")
+    module = build(hp)
+    keys = ckpt["state_dict"].keys()
+    prefix = next((p for p in prefixes if any(k.startswith(p) for k in keys)), prefixes[-1])
+    load_weights(module, ckpt["state_dict"], path, prefix=prefix, what=kind)
+    return module.eval(), hp
+
+
+def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], kind: str, needs: Sequence[str] = (),
+               prefixes: Sequence[str] = ("",)) -> tuple[torch.nn.Module, dict]:
+    """Load, check keys, build, load weights: a model and its hyper-parameters from a checkpoint file."""
+    return model_from_checkpoint(load_checkpoint(path), path, build, kind, needs, prefixes)
+
+
 def resolve_resume(ckpt_path: str | Path | None, run_dir: str | Path) -> str | None:
-    """Map ``ckpt_path`` to a file to resume from: None -> fresh run; ``last`` -> the run's last.ckpt if
-    any (fresh run otherwise); a path -> that file, which must exist."""
+    """The file a run resumes from: None -> a fresh run; ``last`` -> ``run_dir``'s last.ckpt, which must
+    exist; ``auto`` -> last.ckpt if there is one, else a fresh run (preemptible jobs; logged either way);
+    a path -> that file, which must exist."""
     if ckpt_path in (None, "", "null"):
         return None
-    if str(ckpt_path) == "last":
-        last = Path(run_dir) / "checkpoints" / "last.ckpt"
-        return str(last) if last.is_file() else None
+    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    if str(ckpt_path) in ("last", "auto"):
+        if last.is_file():
+            log.info("resuming from %s", last)
+            print(f"resuming from {last}", flush=True)
+            return str(last)
+        if str(ckpt_path) == "auto":
+            print(f"ckpt_path=auto: no {last} yet, starting a fresh run", flush=True)
+            return None
+        raise CheckpointError(f"ckpt_path=last: nothing to resume in {last.parent} (use ckpt_path=auto to start fresh "
+                              "when there is no checkpoint, and run_dir= to name the run folder)")
     if not Path(ckpt_path).is_file():
         raise CheckpointError(f"checkpoint to resume from not found: {ckpt_path}")
     return str(ckpt_path)

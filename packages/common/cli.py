@@ -1,28 +1,51 @@
-"""What every entry point shares: the toolkits' own errors print as one line (no traceback) with exit
-status 2, and a leading positional argument (``song.mid``, ``"dog barking"``) becomes a Hydra override."""
+"""Entry points and config composition, the same for every toolkit.
+
+An entry module defines ``run(cfg)`` and gets its command line from one decorator::
+
+    def run(cfg: DictConfig) -> Path: ...
+
+    main = entry_point("mmt", "train")(run)      # python -m mmt.train key=value ...
+
+``compose`` builds the same config without running an app (tests, demos, benchmarks).
+"""
 
 from __future__ import annotations
 
-import functools
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+from omegaconf import DictConfig
 
 from gm_common.errors import ToolkitError
 
+CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
 
-def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap an entry point: a ``ToolkitError`` (bad input, checkpoint, config) prints ``error: ...`` and exits 2."""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ToolkitError as err:
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
+def config_dir(pkg: str) -> Path:
+    """The folder of a toolkit's Hydra configs: ``configs/<pkg>/``."""
+    return CONFIG_ROOT / pkg
 
-    return wrapper
+
+def compose(pkg: str, name: str, overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose ``configs/<pkg>/<name>.yaml`` with ``key=value`` overrides (Hydra's compose API; writes nothing)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir(pkg)), version_base="1.3"):
+        return hydra_compose(config_name=name, overrides=list(overrides))
+
+
+def run_dir(cfg: DictConfig) -> Path:
+    """The run's output folder: Hydra's when an app runs (DDP child processes get the parent's through an
+    override), else ``cfg.run_dir`` (a composed config)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(cfg.run_dir)
 
 
 def positional_override(argv: list[str], key: str) -> list[str]:
@@ -31,3 +54,46 @@ def positional_override(argv: list[str], key: str) -> list[str]:
         value = argv[0].replace("\\", "\\\\").replace("'", "\\'")
         return [f"{key}='{value}'", *argv[1:]]
     return list(argv)
+
+
+def entry_point(pkg: str, config_name: str, positional: str | None = None) -> Callable[[Callable[[DictConfig], Any]], Callable[[], None]]:
+    """Make ``main()`` from ``run(cfg)``: a Hydra app on ``configs/<pkg>/<config_name>.yaml``.
+
+    A ``ToolkitError`` (bad input, checkpoint, config) prints ``error: ...`` and exits with status 2, and a
+    run folder that holds only what Hydra wrote for this failed run is removed. With ``positional``, a
+    leading argument without ``=`` (``song.mid``, ``"dog barking"``) becomes ``<positional>=...``.
+    """
+    import hydra
+
+    def decorate(run: Callable[[DictConfig], Any]) -> Callable[[], None]:
+        @hydra.main(config_path=str(config_dir(pkg)), config_name=config_name, version_base="1.3")
+        def task(cfg: DictConfig) -> None:
+            try:
+                run(cfg)
+            except ToolkitError as err:
+                _remove_failed_run_dir()
+                print(f"error: {err}", file=sys.stderr)
+                raise SystemExit(2) from None
+
+        def main() -> None:
+            if positional:
+                sys.argv = sys.argv[:1] + positional_override(sys.argv[1:], positional)
+            task()
+
+        main.__doc__ = run.__doc__
+        return main
+
+    return decorate
+
+
+def _remove_failed_run_dir() -> None:
+    """Remove the Hydra run folder if it holds nothing but Hydra's own files of this run (``.hydra/``, the log)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hc = HydraConfig.get()
+    folder = Path(hc.runtime.output_dir)
+    hydra_files = {".hydra", f"{hc.job.name}.log"}
+    if folder.is_dir() and {p.name for p in folder.iterdir()} <= hydra_files:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_path
-from gm_common.notes import SUPPORTED_SUFFIXES, read_music
+from gm_common.notes import SUPPORTED_SUFFIXES, first_qpm, read_music
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _encode(pieces: list[Piece]) -> tuple[dict[str, np.ndarray], dict]:
             notes.append(arr.reshape(-1, 4))
             track_rows.append(len(arr))
             tracks.append([track.name or "", int(track.program), bool(track.is_drum)])
-        qpm = piece.music.tempos[0].qpm if piece.music.tempos else 120.0
+        qpm = first_qpm(piece.music)
         meta.append({"name": piece.name, "resolution": piece.music.resolution, "qpm": qpm, "tracks": tracks})
     arrays = {
         "notes": np.concatenate(notes) if notes else np.zeros((0, 4), np.int32),
@@ -188,13 +188,17 @@ def _convert(paths: list[Path], resolution: int, root: Path | None, desc: str, n
     return pieces
 
 
-def load_collection(name: str, resolution: int, cache_dir: str | Path | None = None) -> list[Piece]:
-    """Load a music21 corpus collection (converted once, then read from the cache)."""
-    paths = list_collection(name)
+def corpus_root() -> Path:
+    """The folder of the music21 corpus (piece names are paths relative to it)."""
     from music21 import corpus
 
-    root = Path(str(corpus.getComposer("bach")[0])).parents[1]
-    return load_pieces(paths, resolution, cache_dir, root=root, desc=f"converting {name}")
+    return Path(str(corpus.getComposer("bach")[0])).parents[1]
+
+
+def load_collection(name: str, resolution: int, cache_dir: str | Path | None = None, limit: int | None = None) -> list[Piece]:
+    """Load a music21 corpus collection, or its first ``limit`` files (converted once, then cached)."""
+    paths = list_collection(name)[:limit]
+    return load_pieces(paths, resolution, cache_dir, root=corpus_root(), desc=f"converting {name}")
 
 
 def load_folder(folder: str | Path, resolution: int, cache_dir: str | Path | None = None) -> list[Piece]:

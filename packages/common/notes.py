@@ -24,6 +24,7 @@ SUPPORTED_SUFFIXES = MIDI_SUFFIXES + MUSICXML_SUFFIXES + MUSIC21_SUFFIXES
 
 NOTE_FIELDS = ("time", "pitch", "duration", "velocity", "track", "program", "is_drum")
 NOTE_DTYPE = np.dtype([(f, np.int32) for f in NOTE_FIELDS])
+DEFAULT_QPM = 120.0  # the tempo of a score or MIDI file that declares none (the MIDI default)
 
 
 def _musicxml_root(path: Path) -> ET.Element:
@@ -57,7 +58,7 @@ def _from_music21(path: Path, resolution: int = 96) -> muspy.Music:
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
     music = muspy.Music(resolution=resolution)
     tempos = list(score.flatten().getElementsByClass(music21.tempo.MetronomeMark))
-    music.tempos = [muspy.Tempo(time=0, qpm=float(tempos[0].getQuarterBPM() or 120.0) if tempos else 120.0)]
+    music.tempos = [muspy.Tempo(time=0, qpm=float(tempos[0].getQuarterBPM() or DEFAULT_QPM) if tempos else DEFAULT_QPM)]
     for i, part in enumerate(parts):
         inst = part.getInstrument(returnDefault=True)
         track = muspy.Track(
@@ -137,7 +138,7 @@ def write_midi(music: muspy.Music, path: str | Path, overwrite: bool = False) ->
     import pretty_midi
 
     path = check_writable(path, overwrite)
-    qpm = float(music.tempos[0].qpm) if music.tempos else 120.0
+    qpm = first_qpm(music)
     seconds_per_tick = 60.0 / (qpm * music.resolution)
     pm = pretty_midi.PrettyMIDI(resolution=music.resolution, initial_tempo=qpm)
     for ts in music.time_signatures[:1]:
@@ -159,6 +160,11 @@ def write_midi(music: muspy.Music, path: str | Path, overwrite: bool = False) ->
     return path
 
 
+def first_qpm(music: muspy.Music) -> float:
+    """The tempo (quarter notes per minute) at the start of ``music``, or ``DEFAULT_QPM``."""
+    return float(music.tempos[0].qpm) if music.tempos else DEFAULT_QPM
+
+
 def note_table(music: muspy.Music) -> np.ndarray:
     """All notes of ``music`` as one structured array (fields ``NOTE_FIELDS``), sorted by time then pitch."""
     rows = [
@@ -171,7 +177,7 @@ def note_table(music: muspy.Music) -> np.ndarray:
 
 
 def music_from_tracks(
-    tracks: list[tuple[str, int, bool, np.ndarray]], resolution: int, tempo_qpm: float = 120.0
+    tracks: list[tuple[str, int, bool, np.ndarray]], resolution: int, tempo_qpm: float = DEFAULT_QPM
 ) -> muspy.Music:
     """Build ``muspy.Music`` from ``(name, program, is_drum, notes)`` where notes has columns
     time, pitch, duration[, velocity] in ticks at ``resolution``."""

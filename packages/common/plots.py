@@ -14,7 +14,8 @@ import numpy as np  # noqa: E402
 from gm_common.files import atomic_path, check_writable  # noqa: E402
 
 
-def _save(fig: plt.Figure, path: str | Path, overwrite: bool) -> Path:
+def save_figure(fig: plt.Figure, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a matplotlib figure to a PNG atomically (refusing an existing file unless ``overwrite``), then close it."""
     path = check_writable(path, overwrite)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
@@ -50,7 +51,7 @@ def plot_pianoroll(
         ax.set_title(title)
     if music.tracks:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    return _save(fig, path, overwrite)
+    return save_figure(fig, path, overwrite)
 
 
 def plot_mel(
@@ -75,4 +76,4 @@ def plot_mel(
     fig.colorbar(im, ax=ax, label="log magnitude")
     if title:
         ax.set_title(title)
-    return _save(fig, path, overwrite)
+    return save_figure(fig, path, overwrite)

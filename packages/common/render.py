@@ -12,6 +12,7 @@ import muspy
 
 from gm_common.errors import InputFileError, MissingDependencyError
 from gm_common.files import atomic_path, check_writable
+from gm_common.notes import first_qpm
 
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts")
 INSTALL_HINT = "install it with: apt-get install fluidsynth timgm6mb-soundfont (or fluid-soundfont-gm)"
@@ -85,7 +86,7 @@ def render_music(
     from gm_common.notes import write_midi
 
     wav_path = check_writable(wav_path, overwrite)
-    qpm = music.tempos[0].qpm if music.tempos else 120.0
+    qpm = first_qpm(music)
     end_seconds = music.get_end_time() * 60.0 / (qpm * music.resolution)
     with tempfile.TemporaryDirectory() as tmp:
         midi = write_midi(music, Path(tmp) / "render.mid")

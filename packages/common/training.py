@@ -116,6 +116,8 @@ def build_trainer(
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
     kwargs: dict[str, Any] = OmegaConf.to_container(OmegaConf.create(trainer_cfg), resolve=True)  # type: ignore[assignment]
+    if str(kwargs.get("accelerator", "")).lower() in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError("the trainer asks for a GPU (accelerator=gpu), but torch sees none here; use trainer=cpu")
     if isinstance(kwargs.get("strategy"), dict):
         kwargs["strategy"] = instantiate(kwargs["strategy"])
     callbacks: list[Callback] = [

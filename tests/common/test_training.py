@@ -62,7 +62,12 @@ def test_ddp_replicas_that_drift_stop_training(tmp_path):
 
 def test_resume_paths(tmp_path):
     assert resolve_resume(None, tmp_path) is None
-    assert resolve_resume("last", tmp_path) is None  # nothing to resume yet: a fresh run
+    with pytest.raises(CheckpointError, match=f"nothing to resume in {tmp_path / 'checkpoints'}"):
+        resolve_resume("last", tmp_path)  # asked to resume, nothing there: an error, never a silent fresh run
+    assert resolve_resume("auto", tmp_path) is None  # auto: nothing to resume yet, so a fresh run
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    assert resolve_resume("auto", tmp_path) == resolve_resume("last", tmp_path) == str(tmp_path / "checkpoints" / "last.ckpt")
     with pytest.raises(CheckpointError, match="not found"):
         resolve_resume(tmp_path / "nope.ckpt", tmp_path)
     with pytest.raises(CheckpointError, match="not found"):
