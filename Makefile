@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow setup clean-outputs
+.PHONY: demo test test-slow lint pretrained setup clean-outputs
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	@bash scripts/setup.sh
@@ -18,9 +18,16 @@ demo: $(STAMP)
 	$(PY) -m clipsonic.demo
 	$(PY) -m gm_common.report outputs/demo
 
-## The default test suite (slow tests excluded).
-test: $(STAMP)
+## Lint (ruff: errors, import order, line length 120), then the default test suite (slow tests excluded).
+test: lint
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Retrain every shipped model with its recorded command and rewrite its card (hours; never run by CI).
+pretrained: $(STAMP)
+	$(PY) scripts/pretrained.py
 
 ## The slow tests too (minutes).
 test-slow: $(STAMP)

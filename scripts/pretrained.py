@@ -24,8 +24,19 @@ RUNS = Path("outputs/pretrained")
 
 def _arranger(data: str, model: str, minutes: int, extra: list[str]) -> list[list[str]]:
     hh, mm = divmod(minutes - 1, 60)
-    return [["arranger.train", f"model={model}", f"data={data}", "experiment=cpu30", f"trainer.max_time=00:{hh:02d}:{mm:02d}:00",
-             f"train.schedule.total_minutes={minutes - 3}", "train.patience=null", "trainer.progress_refresh_rate=200", *extra]]
+    return [
+        [
+            "arranger.train",
+            f"model={model}",
+            f"data={data}",
+            "experiment=cpu30",
+            f"trainer.max_time=00:{hh:02d}:{mm:02d}:00",
+            f"train.schedule.total_minutes={minutes - 3}",
+            "train.patience=null",
+            "trainer.progress_refresh_rate=200",
+            *extra,
+        ]
+    ]
 
 
 # The BiLSTM recipe of issue 5 (dropout 0.5, weight average, best by validation accuracy); the LSTM gets the
@@ -36,9 +47,17 @@ RECIPES: dict[str, list[list[str]]] = {
     "arranger/bach_lstm": _arranger("bach", "lstm", 20, AVERAGE),
     "arranger/quartets_bilstm": _arranger("quartets", "bilstm", 25, ["model.dropout=0.5", *AVERAGE]),
     "arranger/quartets_lstm": _arranger("quartets", "lstm", 20, AVERAGE),
-    "mmt/chorales_quartets": [["mmt.train", "experiment=bach_tiny", "data.collections=[bach_chorales,string_quartets]",
-                               "trainer.max_steps=2400", "+trainer.max_time=00:00:25:00", "torch_threads=1",
-                               "trainer.progress_refresh_rate=200"]],
+    "mmt/chorales_quartets": [
+        [
+            "mmt.train",
+            "experiment=bach_tiny",
+            "data.collections=[bach_chorales,string_quartets]",
+            "trainer.max_steps=2400",
+            "+trainer.max_time=00:00:25:00",
+            "torch_threads=1",
+            "trainer.progress_refresh_rate=200",
+        ]
+    ],
     "clipsonic/synthetic": [
         ["clipsonic.data.synthesize"],
         ["clipsonic.train_clip", "trainer.progress_refresh_rate=200"],
@@ -66,8 +85,14 @@ def train(name: str, log_dir: Path) -> float:
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / f"{name.replace('/', '_')}.log", "a") as log:
         for cmd in RECIPES[name]:
-            subprocess.run([sys.executable, "-m", *cmd, *run_dir_args(name)], cwd=ROOT, env=env, stdout=log,
-                           stderr=subprocess.STDOUT, check=True)
+            subprocess.run(
+                [sys.executable, "-m", *cmd, *run_dir_args(name)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
     minutes = (time.time() - t0) / 60
     done.write_text(f"{minutes:.1f}")
     print(f"[done] {name} in {minutes:.1f} min", flush=True)

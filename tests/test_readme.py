@@ -107,7 +107,9 @@ def test_the_first_hour_runs_as_written(tmp_path):
     empty folder; then the files they announce are there."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "GM_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}  # fmt: skip
-    proc = subprocess.run(["bash", "-e", "-c", first_hour_block()], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        ["bash", "-e", "-c", first_hour_block()], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
     out = tmp_path / "outputs" / "first"
     for f in ("mmt/checkpoints/last.ckpt", "mmt/samples/unconditional_0.mid", "mmt/samples/unconditional_0.png",

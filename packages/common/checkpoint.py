@@ -48,7 +48,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return path
 
 
-def load_weights(module: torch.nn.Module, state_dict: dict[str, Any], path: str | Path, prefix: str = "", what: str = "model") -> None:
+def load_weights(
+    module: torch.nn.Module, state_dict: dict[str, Any], path: str | Path, prefix: str = "", what: str = "model"
+) -> None:
     """Load ``state_dict`` (the keys under ``prefix``, with it stripped) into ``module``; a clear
     :class:`CheckpointError` naming ``path`` when the weights do not fit (another size or architecture)."""
     if prefix:
@@ -59,8 +61,14 @@ def load_weights(module: torch.nn.Module, state_dict: dict[str, Any], path: str 
         raise CheckpointError(f"{path}: weights do not match the {what} config: {str(err)[:300]}") from err
 
 
-def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path, build: Callable[[dict], torch.nn.Module], kind: str,
-                          needs: Sequence[str] = (), prefixes: Sequence[str] = ("",)) -> tuple[torch.nn.Module, dict]:
+def model_from_checkpoint(
+    ckpt: dict[str, Any],
+    path: str | Path,
+    build: Callable[[dict], torch.nn.Module],
+    kind: str,
+    needs: Sequence[str] = (),
+    prefixes: Sequence[str] = ("",),
+) -> tuple[torch.nn.Module, dict]:
     """Check a loaded checkpoint's hyper-parameters (``needs``), build the model from them, load its weights
     (under the first of ``prefixes`` that the checkpoint has), and return it in eval mode with them."""
     hp = ckpt.get("hyper_parameters") or {}
@@ -74,8 +82,13 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path, build: Callabl
     return module.eval(), hp
 
 
-def load_model(path: str | Path, build: Callable[[dict], torch.nn.Module], kind: str, needs: Sequence[str] = (),
-               prefixes: Sequence[str] = ("",)) -> tuple[torch.nn.Module, dict]:
+def load_model(
+    path: str | Path,
+    build: Callable[[dict], torch.nn.Module],
+    kind: str,
+    needs: Sequence[str] = (),
+    prefixes: Sequence[str] = ("",),
+) -> tuple[torch.nn.Module, dict]:
     """Load, check keys, build, load weights: a model and its hyper-parameters from a checkpoint file."""
     return model_from_checkpoint(load_checkpoint(path), path, build, kind, needs, prefixes)
 
@@ -95,8 +108,10 @@ def resolve_resume(ckpt_path: str | Path | None, run_dir: str | Path) -> str | N
         if str(ckpt_path) == "auto":
             print(f"ckpt_path=auto: no {last} yet, starting a fresh run", flush=True)
             return None
-        raise CheckpointError(f"ckpt_path=last: nothing to resume in {last.parent} (use ckpt_path=auto to start fresh "
-                              "when there is no checkpoint, and run_dir= to name the run folder)")
+        raise CheckpointError(
+            f"ckpt_path=last: nothing to resume in {last.parent} (use ckpt_path=auto to start fresh "
+            "when there is no checkpoint, and run_dir= to name the run folder)"
+        )
     if not Path(ckpt_path).is_file():
         raise CheckpointError(f"checkpoint to resume from not found: {ckpt_path}")
     return str(ckpt_path)

@@ -25,12 +25,13 @@ CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
 
 
 def config_dir(pkg: str) -> Path:
-    """The folder of a toolkit's Hydra configs: ``configs/<pkg>/``."""
+    """The folder of a toolkit's Hydra configs: ``configs/<pkg>/`` (``configs/`` for ``pkg=""``)."""
     return CONFIG_ROOT / pkg
 
 
-def compose(pkg: str, name: str, overrides: Sequence[str] = ()) -> DictConfig:
-    """Compose ``configs/<pkg>/<name>.yaml`` with ``key=value`` overrides (Hydra's compose API; writes nothing)."""
+def compose(pkg: str, name: str | None, overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose ``configs/<pkg>/<name>.yaml`` with ``key=value`` overrides (Hydra's compose API; writes nothing);
+    ``name=None`` starts from an empty config (``+group=option`` overrides add to it)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
@@ -56,7 +57,9 @@ def positional_override(argv: list[str], key: str) -> list[str]:
     return list(argv)
 
 
-def entry_point(pkg: str, config_name: str, positional: str | None = None) -> Callable[[Callable[[DictConfig], Any]], Callable[[], None]]:
+def entry_point(
+    pkg: str, config_name: str, positional: str | None = None
+) -> Callable[[Callable[[DictConfig], Any]], Callable[[], None]]:
     """Make ``main()`` from ``run(cfg)``: a Hydra app on ``configs/<pkg>/<config_name>.yaml``.
 
     A ``ToolkitError`` (bad input, checkpoint, config) prints ``error: ...`` and exits with status 2, and a

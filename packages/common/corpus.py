@@ -195,7 +195,9 @@ def corpus_root() -> Path:
     return Path(str(corpus.getComposer("bach")[0])).parents[1]
 
 
-def load_collection(name: str, resolution: int, cache_dir: str | Path | None = None, limit: int | None = None) -> list[Piece]:
+def load_collection(
+    name: str, resolution: int, cache_dir: str | Path | None = None, limit: int | None = None
+) -> list[Piece]:
     """Load a music21 corpus collection, or its first ``limit`` files (converted once, then cached)."""
     paths = list_collection(name)[:limit]
     return load_pieces(paths, resolution, cache_dir, root=corpus_root(), desc=f"converting {name}")

@@ -28,7 +28,9 @@ def main(out_dir: str | Path = "outputs/demo/common", chorale: str = "bwv10.7.mx
         files["wav"] = render_music(music, out / f"{stem}.wav", overwrite=True)
     else:
         print("FluidSynth/soundfont missing: no WAV (apt-get install fluidsynth timgm6mb-soundfont)")
-    print(f"[common] {chorale}: {sum(len(t.notes) for t in music.tracks)} notes in parts {[t.name for t in music.tracks]}")
+    print(
+        f"[common] {chorale}: {sum(len(t.notes) for t in music.tracks)} notes in parts {[t.name for t in music.tracks]}"
+    )
     for kind, p in files.items():
         print(f"[common]   {kind:4s} {p}")
     return files

@@ -24,7 +24,11 @@ def save_figure(fig: plt.Figure, path: str | Path, overwrite: bool = False) -> P
 
 
 def plot_pianoroll(
-    music: muspy.Music, path: str | Path, title: str | None = None, max_beats: float | None = None, overwrite: bool = False
+    music: muspy.Music,
+    path: str | Path,
+    title: str | None = None,
+    max_beats: float | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Draw every track of ``music`` as coloured note bars (x in beats, y in MIDI pitch) with a legend."""
     fig, ax = plt.subplots(figsize=(12, 4.5))

@@ -25,7 +25,9 @@ def list_pretrained(root: Path) -> dict[str, dict]:
     """The shipped models under ``root``: name -> card (every folder holding a ``card.json``)."""
     if not root.is_dir():
         return {}
-    return {d.name: json.loads((d / "card.json").read_text()) for d in sorted(root.iterdir()) if (d / "card.json").is_file()}
+    return {
+        d.name: json.loads((d / "card.json").read_text()) for d in sorted(root.iterdir()) if (d / "card.json").is_file()
+    }
 
 
 def pretrained_dir(root: Path, name: str) -> Path:
@@ -43,11 +45,16 @@ def resolve(root: Path, name_or_path: str | Path, part: str = "model") -> Path:
     return resolve_checkpoint(text)
 
 
-def save_safetensors(path: str | Path, state_dict: dict[str, torch.Tensor], hyper_parameters: dict, half: bool = True) -> Path:
+def save_safetensors(
+    path: str | Path, state_dict: dict[str, torch.Tensor], hyper_parameters: dict, half: bool = True
+) -> Path:
     """Write weights (floating tensors as fp16 when ``half``) and their hyper-parameters, atomically."""
     from safetensors.torch import save_file
 
-    tensors = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous() for k, v in state_dict.items()}
+    tensors = {
+        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in state_dict.items()
+    }
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "hyper_parameters": json.dumps(hyper_parameters)})
     return Path(path)
@@ -64,18 +71,24 @@ def load_safetensors(path: str | Path) -> dict[str, Any]:
         hp = json.loads(meta["hyper_parameters"])
     except Exception as err:  # safetensors raises its own error types for truncated or damaged files
         raise CheckpointError(f"cannot load {path}: damaged, or not a shipped model file ({err})") from err
-    return {"hyper_parameters": hp, "state_dict": {k: v.float() if v.is_floating_point() else v for k, v in state.items()}}
+    return {
+        "hyper_parameters": hp,
+        "state_dict": {k: v.float() if v.is_floating_point() else v for k, v in state.items()},
+    }
 
 
-def export_checkpoint(ckpt_path: str | Path, out: str | Path, prefix: str = "", hyper_parameters: dict | None = None,
-                      half: bool = True) -> Path:
+def export_checkpoint(
+    ckpt_path: str | Path, out: str | Path, prefix: str = "", hyper_parameters: dict | None = None, half: bool = True
+) -> Path:
     """Ship a training checkpoint: its weights under ``prefix`` (kept as they are named there, optimizer state
     dropped) and its hyper-parameters (or ``hyper_parameters``) as one ``.safetensors`` file."""
     ckpt = load_checkpoint(ckpt_path)
     state = {k: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     if not state:
         raise CheckpointError(f"{ckpt_path}: no weights under {prefix!r}")
-    return save_safetensors(out, state, hyper_parameters if hyper_parameters is not None else ckpt["hyper_parameters"], half)
+    return save_safetensors(
+        out, state, hyper_parameters if hyper_parameters is not None else ckpt["hyper_parameters"], half
+    )
 
 
 def write_card(folder: str | Path, card: dict) -> Path:

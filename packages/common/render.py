@@ -38,7 +38,9 @@ def find_soundfont(path: str | Path | None = None) -> Path:
         if fonts:
             default = [f for f in fonts if f.name.startswith("default")]
             return (default or fonts)[0]
-    raise MissingDependencyError(f"no General MIDI soundfont (.sf2) found in {', '.join(SOUNDFONT_DIRS)}; {INSTALL_HINT}")
+    raise MissingDependencyError(
+        f"no General MIDI soundfont (.sf2) found in {', '.join(SOUNDFONT_DIRS)}; {INSTALL_HINT}"
+    )
 
 
 def fluidsynth_available() -> bool:

@@ -36,7 +36,11 @@ def _section(folder: Path, root: Path) -> str:
         commands.update(json.loads((folder / "commands.json").read_text()))
     groups: dict[str, list[Path]] = defaultdict(list)
     for f in sorted(folder.rglob("*")):
-        if f.is_file() and f.suffix.lower() in AUDIO + IMAGE + MIDI and not SKIP_FOLDERS & set(f.relative_to(folder).parts):
+        if (
+            f.is_file()
+            and f.suffix.lower() in AUDIO + IMAGE + MIDI
+            and not SKIP_FOLDERS & set(f.relative_to(folder).parts)
+        ):
             groups[str(f.relative_to(folder).with_suffix(""))].append(f)
     parts = [f"<section><h2>{html.escape(TITLES.get(folder.name, folder.name))}</h2>"]
     parts.append(f"<pre>{html.escape(commands['*'])}</pre>")
@@ -66,7 +70,8 @@ def write_index(root: str | Path = "outputs/demo") -> Path:
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Demo outputs</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} img{{max-width:100%;display:block;margin:4px 0}}
-audio{{display:block;margin:4px 0}} pre{{background:#f4f4f4;padding:6px}} .item{{border-top:1px solid #ddd;padding:6px 0}}</style>
+audio{{display:block;margin:4px 0}} pre{{background:#f4f4f4;padding:6px}}
+.item{{border-top:1px solid #ddd;padding:6px 0}}</style>
 </head><body><h1>Demo outputs</h1>
 <p id="load-status">checking media...</p>
 {body}

@@ -21,8 +21,14 @@ class WarmupDecay:
     time limit instead of being cut off at a high learning rate.
     """
 
-    def __init__(self, total_steps: int, warmup_steps: int = 0, floor: float = 0.0, shape: str = "linear",
-                 total_minutes: float | None = None):
+    def __init__(
+        self,
+        total_steps: int,
+        warmup_steps: int = 0,
+        floor: float = 0.0,
+        shape: str = "linear",
+        total_minutes: float | None = None,
+    ):
         if shape not in SHAPES:
             raise ValueError(f"unknown schedule shape {shape!r}; known: {', '.join(SHAPES)}")
         if total_steps <= 0:

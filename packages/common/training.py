@@ -35,9 +35,15 @@ class SaveLast(Callback):
             return
         self._saved_step = trainer.global_step
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        trainer.save_checkpoint(tmp, weights_only=False)  # the full state (optimizer, loops); collective call, rank 0 writes
-        if trainer.is_global_zero:
-            os.replace(tmp, self.path)
+        try:
+            trainer.save_checkpoint(
+                tmp, weights_only=False
+            )  # the full state (optimizer, loops); collective call, rank 0 writes
+            if trainer.is_global_zero:
+                os.replace(tmp, self.path)
+        finally:
+            if trainer.is_global_zero and tmp.exists():  # a failed write leaves the previous last.ckpt as it was
+                tmp.unlink()
         trainer.strategy.barrier("save_last")
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -65,7 +71,9 @@ class ReplicaCheck(Callback):
         scale = every.abs().max(dim=0).values.clamp(min=1e-12)
         spread = ((every - every[0]).abs().max(dim=0).values / scale).max()
         if float(spread) > self.rtol:
-            raise RuntimeError(f"DDP ranks disagree on the weights at step {trainer.global_step}: fingerprints {every.tolist()}")
+            raise RuntimeError(
+                f"DDP ranks disagree on the weights at step {trainer.global_step}: fingerprints {every.tolist()}"
+            )
         return every
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -88,7 +96,9 @@ class SaveConfig(Callback):
             atomic_write_text(self.folder / "config.yaml", self.text)
 
 
-def loader_options(num_workers: int = 0, pin_memory: bool | str = "auto", persistent_workers: bool = True) -> dict[str, Any]:
+def loader_options(
+    num_workers: int = 0, pin_memory: bool | str = "auto", persistent_workers: bool = True
+) -> dict[str, Any]:
     """``DataLoader`` keyword arguments from a data config, the same keys in every toolkit: worker
     processes, pinned host memory (``"auto"``: when a CUDA device is present, where it speeds up the copy
     to the GPU) and workers kept between epochs (meaningful only with workers)."""
@@ -97,7 +107,11 @@ def loader_options(num_workers: int = 0, pin_memory: bool | str = "auto", persis
     if pin_memory not in (True, False, "auto"):
         raise ConfigError(f"data.pin_memory={pin_memory!r} must be true, false or auto")
     pin = torch.cuda.is_available() if pin_memory == "auto" else bool(pin_memory)
-    return {"num_workers": int(num_workers), "pin_memory": pin, "persistent_workers": bool(persistent_workers) and int(num_workers) > 0}
+    return {
+        "num_workers": int(num_workers),
+        "pin_memory": pin,
+        "persistent_workers": bool(persistent_workers) and int(num_workers) > 0,
+    }
 
 
 def build_trainer(
@@ -133,7 +147,13 @@ def build_trainer(
         # Checked after validation (not at epoch end): validation may run mid-epoch, and a run resumed
         # mid-epoch has no validation metric yet at its first epoch end.
         callbacks.append(
-            EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping_patience, check_on_train_epoch_end=False, strict=False)
+            EarlyStopping(
+                monitor=monitor,
+                mode=mode,
+                patience=early_stopping_patience,
+                check_on_train_epoch_end=False,
+                strict=False,
+            )
         )
     callbacks += extra_callbacks or []
     loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]

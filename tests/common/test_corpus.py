@@ -35,7 +35,9 @@ def test_collection_cache_is_used_on_second_load(tmp_path, monkeypatch):
     second = corpus.load_pieces(paths, resolution=12, cache_dir=tmp_path)
     assert [p.name for p in second] == [p.name for p in first]
     for a, b in zip(first, second):
-        assert [(t.name, t.program, t.is_drum) for t in a.music.tracks] == [(t.name, t.program, t.is_drum) for t in b.music.tracks]
+        assert [(t.name, t.program, t.is_drum) for t in a.music.tracks] == [
+            (t.name, t.program, t.is_drum) for t in b.music.tracks
+        ]
         assert [[(n.time, n.pitch, n.duration) for n in t.notes] for t in a.music.tracks] == [
             [(n.time, n.pitch, n.duration) for n in t.notes] for t in b.music.tracks
         ]

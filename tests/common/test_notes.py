@@ -13,7 +13,9 @@ def _multitrack(resolution: int = 12) -> muspy.Music:
     tracks = []
     for name, program, is_drum in [("Violin", 40, False), ("Cello", 42, False), ("Drums", 0, True)]:
         times = np.sort(rng.integers(0, 40 * resolution, 60))
-        notes = np.stack([times, rng.integers(36, 90, 60), rng.integers(1, 3 * resolution, 60), rng.integers(30, 120, 60)], 1)
+        notes = np.stack(
+            [times, rng.integers(36, 90, 60), rng.integers(1, 3 * resolution, 60), rng.integers(30, 120, 60)], 1
+        )
         # MIDI cannot tell apart overlapping notes of one pitch in one track: keep the first of each overlap.
         busy_until: dict[int, int] = {}
         keep = []
@@ -33,7 +35,9 @@ def test_midi_round_trip_keeps_every_note(tmp_path, resolution):
     path = write_midi(music, tmp_path / "song.mid")
     back = read_music(path, resolution=resolution)
     assert back.resolution == resolution
-    assert [(t.name, t.program, t.is_drum) for t in back.tracks] == [(t.name, t.program, t.is_drum) for t in music.tracks]
+    assert [(t.name, t.program, t.is_drum) for t in back.tracks] == [
+        (t.name, t.program, t.is_drum) for t in music.tracks
+    ]
     a, b = note_table(music), note_table(back)
     fields = ["time", "pitch", "duration", "program", "is_drum", "velocity"]
     assert len(a) == len(b) > 150

@@ -15,7 +15,10 @@ def _music():
     return music_from_tracks([("Flute", 73, False, notes), ("Bass", 32, False, bass)], 12, tempo_qpm=120.0)
 
 
-@pytest.mark.skipif(not fluidsynth_available(), reason="FluidSynth or a GM soundfont is not installed (apt-get install fluidsynth timgm6mb-soundfont)")
+@pytest.mark.skipif(
+    not fluidsynth_available(),
+    reason="FluidSynth or a GM soundfont is not installed (apt-get install fluidsynth timgm6mb-soundfont)",
+)
 def test_render_writes_a_non_silent_wav_of_the_right_length(tmp_path):
     path = render_music(_music(), tmp_path / "out.wav", sample_rate=22050)
     audio, sr = load_wav(path)

@@ -1,6 +1,8 @@
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ def _train(run_dir: Path, *args: str, ok: bool = True) -> subprocess.CompletedPr
     return proc
 
 
-def test_single_cpu_trains_saves_config_and_resumes(tmp_path):
+def test_single_cpu_trains_saves_config_and_checkpoints(tmp_path):
     _train(tmp_path, "--trainer", "cpu", "--max-steps", "8")  # one epoch of 8 batches, then validation
     ckpt_dir = tmp_path / "checkpoints"
     assert (ckpt_dir / "last.ckpt").is_file() and (ckpt_dir / "best.ckpt").is_file()
@@ -31,9 +33,36 @@ def test_single_cpu_trains_saves_config_and_resumes(tmp_path):
     assert state["global_step"] == 8
     assert (tmp_path / "logs" / "metrics.csv").is_file()
 
-    _train(tmp_path, "--trainer", "cpu", "--max-steps", "12", "--ckpt-path", "last")
-    assert json.loads((tmp_path / "rank0.json").read_text())["global_step"] == 12
-    assert load_checkpoint(ckpt_dir / "last.ckpt")["global_step"] == 12
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path):
+    """SIGKILL a run part-way; the resumed run takes only the remaining steps and ends with the same weights,
+    optimizer momentum and learning-rate position as an uninterrupted run of the same seed."""
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--run-dir", str(killed), "--max-steps", "100000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    last = killed / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (last.is_file() and load_checkpoint(last)["global_step"] >= 16):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stopped = load_checkpoint(last)["global_step"]
+    assert stopped >= 16 and stopped % 8 == 0  # saved after a validation (every epoch of 8 batches)
+    total = stopped + 16
+    _train(killed, "--max-steps", str(total), "--ckpt-path", "last")
+    _train(tmp_path / "straight", "--max-steps", str(total))
+    resumed = json.loads((killed / "rank0.json").read_text())
+    straight = json.loads((tmp_path / "straight" / "rank0.json").read_text())
+    assert resumed["global_step"] == straight["global_step"] == total
+    assert resumed["steps_run"] == 16 and straight["steps_run"] == total  # a fresh run would take them all
+    assert resumed["checksum"] == pytest.approx(straight["checksum"], rel=1e-6)
+    a, b = (load_checkpoint(d / "checkpoints" / "last.ckpt") for d in (killed, tmp_path / "straight"))
+    assert a["lr_schedulers"][0]["last_epoch"] == b["lr_schedulers"][0]["last_epoch"] == total
+    mom_a, mom_b = (c["optimizer_states"][0]["state"][0]["momentum_buffer"] for c in (a, b))
+    assert mom_a.abs().sum() > 0 and (mom_a - mom_b).abs().max() < 1e-5
 
 
 def test_last_checkpoint_is_the_latest_step_even_without_improvement(tmp_path):
@@ -45,7 +74,9 @@ def test_last_checkpoint_is_the_latest_step_even_without_improvement(tmp_path):
 
 def test_ddp_on_cpu_two_processes(tmp_path):
     cache = tmp_path / "cache"
-    proc = _train(tmp_path, "--trainer", "ddp_cpu", "--max-steps", "4", "--corpus-cache", str(cache))  # 4 batches per rank = one epoch
+    proc = _train(
+        tmp_path, "--trainer", "ddp_cpu", "--max-steps", "4", "--corpus-cache", str(cache)
+    )  # 4 batches per rank = one epoch
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert all(r["world_size"] == 2 and r["global_step"] == 4 for r in ranks)
     # The corpus cache was converted once, by rank 0; rank 1 read it.
@@ -67,7 +98,11 @@ def test_resume_paths(tmp_path):
     assert resolve_resume("auto", tmp_path) is None  # auto: nothing to resume yet, so a fresh run
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"x")
-    assert resolve_resume("auto", tmp_path) == resolve_resume("last", tmp_path) == str(tmp_path / "checkpoints" / "last.ckpt")
+    assert (
+        resolve_resume("auto", tmp_path)
+        == resolve_resume("last", tmp_path)
+        == str(tmp_path / "checkpoints" / "last.ckpt")
+    )
     with pytest.raises(CheckpointError, match="not found"):
         resolve_resume(tmp_path / "nope.ckpt", tmp_path)
     with pytest.raises(CheckpointError, match="not found"):

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, TensorDataset
 
 import gm_common.corpus as corpus
 from gm_common.checkpoint import resolve_resume
+from gm_common.cli import compose
+from gm_common.schedules import WarmupDecay, per_step
 from gm_common.seed import seed_everything
 from gm_common.training import build_trainer
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
 
 PARSED: list[str] = []
 
@@ -37,6 +35,7 @@ class Tiny(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = torch.nn.Linear(4, 1)
+        self.steps_run = 0  # optimizer steps taken in this process (a resumed run takes only the rest)
 
     def setup(self, stage: str) -> None:
         if self.hparams.corpus_cache:  # every rank loads the data after the process group exists
@@ -48,6 +47,7 @@ class Tiny(L.LightningModule):
 
     def training_step(self, batch, _):
         loss = self._loss(batch)
+        self.steps_run += 1
         self.log("train/loss", loss)
         return loss
 
@@ -60,7 +60,8 @@ class Tiny(L.LightningModule):
         self.log("val/loss", self._loss(batch), sync_dist=True)
 
     def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+        opt = torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9)
+        return per_step(opt, WarmupDecay(total_steps=64, warmup_steps=4, floor=0.1, shape="cosine"))
 
 
 def loaders() -> tuple[DataLoader, DataLoader]:
@@ -80,8 +81,9 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--desync", action="store_true")
     args = ap.parse_args()
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose(overrides=[f"+trainer={args.trainer}", f"trainer.max_steps={args.max_steps}", "trainer.log_every_n_steps=1"])
+    cfg = compose(
+        "", None, [f"+trainer={args.trainer}", f"trainer.max_steps={args.max_steps}", "trainer.log_every_n_steps=1"]
+    )
     seed_everything(0)
     model = Tiny(lr=args.lr, corpus_cache=args.corpus_cache, desync=args.desync)
     trainer = build_trainer(cfg.trainer, args.run_dir, config=cfg)
@@ -89,7 +91,17 @@ def main() -> None:
     trainer.fit(model, train, valid, ckpt_path=resolve_resume(args.ckpt_path, args.run_dir), weights_only=True)
     checksum = float(sum(p.detach().double().sum() for p in model.parameters()))
     out = Path(args.run_dir) / f"rank{trainer.global_rank}.json"
-    out.write_text(json.dumps({"global_step": trainer.global_step, "checksum": checksum, "world_size": trainer.world_size, "parsed": len(PARSED)}))
+    out.write_text(
+        json.dumps(
+            {
+                "global_step": trainer.global_step,
+                "checksum": checksum,
+                "world_size": trainer.world_size,
+                "parsed": len(PARSED),
+                "steps_run": model.steps_run,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

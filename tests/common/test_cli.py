@@ -1,0 +1,77 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from gm_common.cli import compose, positional_override
+
+APP = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+    import gm_common.cli as cli
+    from gm_common.errors import ConfigError
+    cli.CONFIG_ROOT = Path(sys.argv.pop(1))
+
+    def run(cfg):
+        """A toy app."""
+        if cfg.fail:
+            raise ConfigError("bad value")
+        Path(cfg.run_dir, "out.txt").write_text(str(cfg.input))
+
+    main = cli.entry_point("toy", "app", positional="input")(run)
+    main()
+''')
+CONFIG = "input: null\nfail: false\nrun_dir: ???\nhydra:\n  run:\n    dir: ${run_dir}\n  job:\n    chdir: false\n"
+
+
+@pytest.fixture
+def app(tmp_path):
+    (tmp_path / "configs" / "toy").mkdir(parents=True)
+    (tmp_path / "configs" / "toy" / "app.yaml").write_text(CONFIG)
+    (tmp_path / "app.py").write_text(APP)
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(tmp_path / "app.py"), str(tmp_path / "configs"), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    return call
+
+
+def test_entry_point_runs_with_a_positional_argument(app, tmp_path):
+    proc = app("song one.mid", f"run_dir={tmp_path / 'ok'}")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "ok" / "out.txt").read_text() == "song one.mid"
+
+
+def test_a_failed_run_prints_one_line_and_leaves_no_folder(app, tmp_path):
+    proc = app("fail=true", f"run_dir={tmp_path / 'failed'}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: bad value"
+    assert not (tmp_path / "failed").exists()
+
+
+def test_a_failed_resume_keeps_the_existing_run(app, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.ckpt").write_text("weights")
+    proc = app("fail=true", f"run_dir={run}")
+    assert proc.returncode == 2
+    assert (run / "checkpoints" / "last.ckpt").read_text() == "weights"
+
+
+def test_an_unknown_key_is_an_error(app, tmp_path):
+    proc = app("no_such_key=1", f"run_dir={tmp_path / 'x'}")
+    assert proc.returncode != 0 and "no_such_key" in proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_positional_override_quotes_and_leaves_key_values():
+    assert positional_override(["it's.mid", "a=1"], "input") == ["input='it\\'s.mid'", "a=1"]
+    assert positional_override(["a=1"], "input") == ["a=1"]
+    assert positional_override(["--help"], "input") == ["--help"]
+
+
+def test_compose_reads_a_toolkit_config_with_overrides():
+    cfg = compose("mmt", "train", ["model=paper", "seed=3"])
+    assert cfg.model.dim == 512 and cfg.seed == 3
