@@ -29,14 +29,15 @@ def config_dir(pkg: str) -> Path:
     return CONFIG_ROOT / pkg
 
 
-def compose(pkg: str, name: str | None, overrides: Sequence[str] = ()) -> DictConfig:
+def compose(pkg: str, name: str | None, overrides: Sequence[str] = (), hydra: bool = False) -> DictConfig:
     """Compose ``configs/<pkg>/<name>.yaml`` with ``key=value`` overrides (Hydra's compose API; writes nothing);
-    ``name=None`` starts from an empty config (``+group=option`` overrides add to it)."""
+    ``name=None`` starts from an empty config (``+group=option`` overrides add to it); ``hydra=True`` keeps
+    the ``hydra`` node (launcher, run and sweep folders)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
     with initialize_config_dir(config_dir=str(config_dir(pkg)), version_base="1.3"):
-        return hydra_compose(config_name=name, overrides=list(overrides))
+        return hydra_compose(config_name=name, overrides=list(overrides), return_hydra_config=hydra)
 
 
 def run_dir(cfg: DictConfig) -> Path:

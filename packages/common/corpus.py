@@ -6,10 +6,13 @@ programs as JSON) and read back from it on later runs. Splits are a deterministi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,22 +87,32 @@ def _cache_key(paths: list[Path], resolution: int) -> str:
     return h.hexdigest()[:16]
 
 
-def _encode(pieces: list[Piece]) -> tuple[dict[str, np.ndarray], dict]:
-    notes, track_rows, meta = [], [], []
-    for piece in pieces:
-        tracks = []
-        for track in piece.music.tracks:
-            arr = np.array([(n.time, n.pitch, n.duration, n.velocity) for n in track.notes], dtype=np.int32)
-            notes.append(arr.reshape(-1, 4))
-            track_rows.append(len(arr))
-            tracks.append([track.name or "", int(track.program), bool(track.is_drum)])
-        qpm = first_qpm(piece.music)
-        meta.append({"name": piece.name, "resolution": piece.music.resolution, "qpm": qpm, "tracks": tracks})
+def _piece_arrays(name: str, music: muspy.Music) -> tuple[dict, list[np.ndarray]]:
+    """A piece's cache record: its metadata and one (N, 4) int32 note array per track."""
+    tracks, notes = [], []
+    for track in music.tracks:
+        arr = np.array([(n.time, n.pitch, n.duration, n.velocity) for n in track.notes], dtype=np.int32)
+        notes.append(arr.reshape(-1, 4))
+        tracks.append([track.name or "", int(track.program), bool(track.is_drum)])
+    return {"name": name, "resolution": music.resolution, "qpm": first_qpm(music), "tracks": tracks}, notes
+
+
+def _read_record(job: tuple[Path, int, str]) -> tuple[dict | str, list[np.ndarray]]:
+    """Read one file into its cache record, or the reason it cannot be used (runs in worker processes)."""
+    path, resolution, name = job
+    try:
+        return _piece_arrays(name, read_music(path, resolution=resolution))
+    except InputFileError as err:
+        return str(err), []
+
+
+def _encode(records: list[tuple[dict, list[np.ndarray]]]) -> tuple[dict[str, np.ndarray], dict]:
+    notes = [arr for _, arrays in records for arr in arrays]
     arrays = {
         "notes": np.concatenate(notes) if notes else np.zeros((0, 4), np.int32),
-        "track_lengths": np.array(track_rows, dtype=np.int64),
+        "track_lengths": np.array([len(a) for a in notes], dtype=np.int64),
     }
-    return arrays, {"version": CACHE_VERSION, "pieces": meta}
+    return arrays, {"version": CACHE_VERSION, "pieces": [info for info, _ in records]}
 
 
 def _decode(arrays: dict[str, np.ndarray], meta: dict) -> list[Piece]:
@@ -130,9 +143,11 @@ def load_pieces(
     cache_dir: str | Path | None = None,
     root: Path | None = None,
     desc: str = "converting",
+    workers: int | None = None,
 ) -> list[Piece]:
     """Read ``paths`` at ``resolution`` into Pieces, through an on-disk cache keyed by the file list.
 
+    Files are converted in ``workers`` processes (None: every core; small lists in this process).
     Unreadable files are skipped and reported (a warning with the count and first reasons). Under
     DDP (called after the process group exists, e.g. in ``LightningDataModule.setup``) the cache is built
     once per node by local rank 0 and read by the other ranks.
@@ -146,7 +161,7 @@ def load_pieces(
     if npz.exists() and js.exists():
         pieces = _decode_file(npz, js)
     else:
-        pieces = _convert(paths, resolution, root, desc, npz, js)
+        pieces = _convert(paths, resolution, root, desc, npz, js, workers)
     if local_rank == 0:
         torch.distributed.barrier()
     return pieces
@@ -166,26 +181,39 @@ def _decode_file(npz: Path, js: Path) -> list[Piece]:
         return _decode(dict(data), json.loads(js.read_text()))
 
 
-def _convert(paths: list[Path], resolution: int, root: Path | None, desc: str, npz: Path, js: Path) -> list[Piece]:
-    pieces, failures = [], []
-    for path in tqdm(paths, desc=desc, unit="file", mininterval=1.0):
-        try:
-            music = read_music(path, resolution=resolution)
-        except InputFileError as err:
-            failures.append(str(err))
-            continue
-        name = str(path.relative_to(root)) if root is not None else path.name
-        pieces.append(Piece(name, music))
+def convert_workers(requested: int | None, n_files: int) -> int:
+    """Worker processes for converting ``n_files``: ``requested`` (None: every core), at most one per 32 files."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores if requested is None else int(requested), n_files // 32))
+
+
+def _convert(
+    paths: list[Path], resolution: int, root: Path | None, desc: str, npz: Path, js: Path, workers: int | None
+) -> list[Piece]:
+    jobs = [(p, resolution, str(p.relative_to(root)) if root is not None else p.name) for p in paths]
+    n = convert_workers(workers, len(jobs))
+    with contextlib.ExitStack() as stack:
+        if n > 1:  # spawned, not forked: a forked copy of a process running torch threads can deadlock
+            pool = stack.enter_context(ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")))
+            results = pool.map(_read_record, jobs, chunksize=8)
+        else:
+            results = map(_read_record, jobs)
+        records, failures = [], []
+        for info, arrays in tqdm(results, total=len(jobs), desc=desc, unit="file", mininterval=1.0):
+            if isinstance(info, str):
+                failures.append(info)
+            else:
+                records.append((info, arrays))
     if failures:
         log.warning("skipped %d of %d files; first: %s", len(failures), len(paths), "; ".join(failures[:3]))
-    arrays, meta = _encode(pieces)
+    arrays, meta = _encode(records)
     meta["skipped"] = failures
     with atomic_path(npz) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
     with atomic_path(js) as tmp:
         tmp.write_text(json.dumps(meta))
-    return pieces
+    return _decode(arrays, meta)
 
 
 def corpus_root() -> Path:
@@ -196,20 +224,26 @@ def corpus_root() -> Path:
 
 
 def load_collection(
-    name: str, resolution: int, cache_dir: str | Path | None = None, limit: int | None = None
+    name: str,
+    resolution: int,
+    cache_dir: str | Path | None = None,
+    limit: int | None = None,
+    workers: int | None = None,
 ) -> list[Piece]:
     """Load a music21 corpus collection, or its first ``limit`` files (converted once, then cached)."""
     paths = list_collection(name)[:limit]
-    return load_pieces(paths, resolution, cache_dir, root=corpus_root(), desc=f"converting {name}")
+    return load_pieces(paths, resolution, cache_dir, root=corpus_root(), desc=f"converting {name}", workers=workers)
 
 
-def load_folder(folder: str | Path, resolution: int, cache_dir: str | Path | None = None) -> list[Piece]:
+def load_folder(
+    folder: str | Path, resolution: int, cache_dir: str | Path | None = None, workers: int | None = None
+) -> list[Piece]:
     """Load every MIDI/MusicXML/ABC file under a user folder (recursive), cached like the corpus."""
     folder = Path(folder)
     paths = list_music_files(folder)
     if not paths:
         raise InputFileError(folder, f"no music files ({', '.join(SUPPORTED_SUFFIXES)}) found")
-    return load_pieces(paths, resolution, cache_dir, root=folder, desc=f"converting {folder.name}")
+    return load_pieces(paths, resolution, cache_dir, root=folder, desc=f"converting {folder.name}", workers=workers)
 
 
 def split_811(names: list[str], seed: int = 0) -> dict[str, list[str]]:

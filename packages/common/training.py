@@ -15,6 +15,7 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig, OmegaConf
 
 from gm_common.errors import ConfigError
@@ -63,8 +64,8 @@ class ReplicaCheck(Callback):
         self.rtol = rtol
 
     def _check(self, trainer: L.Trainer, pl_module: L.LightningModule) -> torch.Tensor | None:
-        if trainer.world_size < 2 or trainer.sanity_checking:
-            return None
+        if trainer.world_size < 2 or trainer.sanity_checking or not isinstance(trainer.strategy, DDPStrategy):
+            return None  # only DDP keeps full replicas (FSDP ranks hold different shards by design)
         params = [p.detach().double() for p in pl_module.parameters()]
         mine = torch.stack([sum(p.sum() for p in params), sum(p.square().sum() for p in params)])
         every = trainer.strategy.all_gather(mine.to(pl_module.device)).view(trainer.world_size, 2).cpu()
