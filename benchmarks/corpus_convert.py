@@ -75,16 +75,30 @@ def main() -> None:
             pieces = convert()
             seconds = time.perf_counter() - t0
             notes = sum(len(t.notes) for p in pieces for t in p.music.tracks)
-            rows[name] = {"files": len(pieces), "notes": notes, "seconds": seconds,
-                          "files_per_s": len(pieces) / seconds, "notes_per_s": notes / seconds}
-            print(f"{name:<26} {len(pieces):5d} files {notes:8d} notes {seconds:7.2f} s "
-                  f"{len(pieces) / seconds:8.1f} files/s {notes / seconds:10.0f} notes/s", flush=True)
+            rows[name] = {
+                "files": len(pieces),
+                "notes": notes,
+                "seconds": seconds,
+                "files_per_s": len(pieces) / seconds,
+                "notes_per_s": notes / seconds,
+            }
+            print(
+                f"{name:<26} {len(pieces):5d} files {notes:8d} notes {seconds:7.2f} s "
+                f"{len(pieces) / seconds:8.1f} files/s {notes / seconds:10.0f} notes/s",
+                flush=True,
+            )
     old, new = rows.values()
     speedup = new["files_per_s"] / old["files_per_s"]
     print(f"speed-up (new / old): {speedup:.1f}x (target >= 20x)")
-    result = {"benchmark": "corpus_convert", "folder_files": len(paths), "rows": rows, "speedup": speedup,
-              "workers": corpus.convert_workers(args.workers, len(paths)), "cores": os.cpu_count(),
-              "machine": platform.processor() or platform.machine()}
+    result = {
+        "benchmark": "corpus_convert",
+        "folder_files": len(paths),
+        "rows": rows,
+        "speedup": speedup,
+        "workers": corpus.convert_workers(args.workers, len(paths)),
+        "cores": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+    }
     atomic_write_text(args.out, json.dumps(result, indent=1))
     print(f"wrote {args.out}")
 

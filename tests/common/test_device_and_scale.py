@@ -5,8 +5,14 @@ from gm_common.cli import compose
 from gm_common.device import autocast_dtype, resolve_device
 from gm_common.errors import ConfigError
 
-TRAIN_CONFIGS = [("mmt", "train"), ("arranger", "train"), ("clipsonic", "train"), ("clipsonic", "train_clip"),
-                 ("clipsonic", "train_prior"), ("clipsonic", "train_vocoder")]
+TRAIN_CONFIGS = [
+    ("mmt", "train"),
+    ("arranger", "train"),
+    ("clipsonic", "train"),
+    ("clipsonic", "train_clip"),
+    ("clipsonic", "train_prior"),
+    ("clipsonic", "train_vocoder"),
+]
 
 
 def test_device_names():
@@ -37,8 +43,12 @@ def test_a_gpu_trainer_without_a_gpu_fails_before_writing(tmp_path):
 
 @pytest.mark.parametrize("pkg, name", TRAIN_CONFIGS)
 def test_slurm_launcher_composes_for_every_training_entry(pkg, name):
-    cfg = compose(pkg, name, ["+launcher=slurm", "run_dir=/shared/runs/exp1", "trainer=ddp_gpu",
-                              "trainer.num_nodes=2", "trainer.devices=8"], hydra=True)
+    cfg = compose(
+        pkg,
+        name,
+        ["+launcher=slurm", "run_dir=/shared/runs/exp1", "trainer=ddp_gpu", "trainer.num_nodes=2", "trainer.devices=8"],
+        hydra=True,
+    )
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
     assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 8, 8)
