@@ -80,8 +80,10 @@ def entry_point(
                 raise SystemExit(2) from None
 
         def main() -> None:
-            if positional:
-                sys.argv = sys.argv[:1] + positional_override(sys.argv[1:], positional)
+            args = positional_override(sys.argv[1:], positional) if positional else sys.argv[1:]
+            if not any(a.startswith("hydra.job.name=") for a in args):  # logs are <config_name>.log, not cli.log
+                args.append(f"hydra.job.name={config_name}")
+            sys.argv = sys.argv[:1] + args
             task()
 
         main.__doc__ = run.__doc__
@@ -91,13 +93,16 @@ def entry_point(
 
 
 def _remove_failed_run_dir() -> None:
-    """Remove the Hydra run folder if it holds nothing but Hydra's own files of this run (``.hydra/``, the log)."""
+    """Remove the Hydra run folder if it holds Hydra's own files of this run (``.hydra/``, the log) and nothing
+    else; never the working folder or one above it."""
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
         return
     hc = HydraConfig.get()
-    folder = Path(hc.runtime.output_dir)
-    hydra_files = {".hydra", f"{hc.job.name}.log"}
-    if folder.is_dir() and {p.name for p in folder.iterdir()} <= hydra_files:
+    folder = Path(hc.runtime.output_dir).resolve()
+    if not folder.is_dir() or folder == Path.cwd().resolve() or folder in Path.cwd().resolve().parents:
+        return
+    names = {p.name for p in folder.iterdir()}
+    if names and names <= {".hydra", f"{hc.job.name}.log"}:
         shutil.rmtree(folder, ignore_errors=True)

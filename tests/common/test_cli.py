@@ -60,6 +60,19 @@ def test_a_failed_resume_keeps_the_existing_run(app, tmp_path):
     assert (run / "checkpoints" / "last.ckpt").read_text() == "weights"
 
 
+def test_a_failed_run_in_the_working_folder_keeps_it(app, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    cmd = [sys.executable, str(tmp_path / "app.py"), str(tmp_path / "configs"), "fail=true", "run_dir=."]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=work)
+    assert proc.returncode == 2 and work.is_dir()
+
+
+def test_the_log_is_named_after_the_config(app, tmp_path):
+    assert app("x.mid", f"run_dir={tmp_path / 'ok'}").returncode == 0
+    assert (tmp_path / "ok" / "app.log").is_file()
+
+
 def test_an_unknown_key_is_an_error(app, tmp_path):
     proc = app("no_such_key=1", f"run_dir={tmp_path / 'x'}")
     assert proc.returncode != 0 and "no_such_key" in proc.stderr
