@@ -86,7 +86,9 @@ def main() -> None:
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
-    print(f"\nMMT generation speed ({args.threads} torch threads, {args.events} events, events/s summed over the batch)")
+    print(
+        f"\nMMT generation speed ({args.threads} torch threads, {args.events} events, events/s summed over the batch)"
+    )
     print(f"{'model':6s} {'params':>7s} {'batch':>5s} {'cached ev/s':>12s} {'uncached ev/s':>14s} {'speed-up':>9s}")
     for r in rows:
         unc = f"{r['uncached_events_per_s']:14.1f}" if "uncached_events_per_s" in r else f"{'':14s}"

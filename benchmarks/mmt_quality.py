@@ -34,8 +34,13 @@ def main() -> None:
     if not args.run:
         m = int(args.minutes)
         t = time.time()
-        subprocess.run([sys.executable, "-m", "mmt.train", "experiment=bach_tiny", f"run_dir={run}", "trainer.max_steps=1800",
-                        f"+trainer.max_time=00:00:{m:02d}:00", "torch_threads=1"], check=True, env=env)  # fmt: skip
+        train = [
+            "experiment=bach_tiny",
+            f"run_dir={run}",
+            "trainer.max_steps=1800",
+            f"+trainer.max_time=00:00:{m:02d}:00",
+        ]
+        subprocess.run([sys.executable, "-m", "mmt.train", *train, "torch_threads=1"], check=True, env=env)
         train_s = time.time() - t
     ev = run / "evaluate.json"
     if not ev.exists():

@@ -90,7 +90,8 @@ def main() -> None:
     print(f"\nMMT training on the CPU ({args.threads} torch threads, batch {args.batch} x {args.seq_len} events)")
     print(f"{'model':6s} {'params':>7s} {'s/step':>7s} {'train events/s':>15s} {'peak RSS MB':>12s}")
     for r in rows:
-        print(f"{r['model']:6s} {r['params_M']:6.2f}M {r['s_per_step']:7.3f} {r['train_events_per_s']:15.1f} {r['peak_rss_MB']:12.1f}")
+        cells = f"{r['s_per_step']:7.3f} {r['train_events_per_s']:15.1f} {r['peak_rss_MB']:12.1f}"
+        print(f"{r['model']:6s} {r['params_M']:6.2f}M {cells}")
     print(f"-> {args.out}")
 
 

@@ -12,27 +12,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import hydra
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from omegaconf import DictConfig
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
-
-from gm_common.corpus import split_811  # noqa: E402
-from gm_common.errors import ConfigError  # noqa: E402
-from gm_common.files import atomic_path, atomic_write_text, check_writable  # noqa: E402
-from gm_common.cli import clear_errors  # noqa: E402
-from mmt.data import encoded_dataset, make_sample  # noqa: E402
-from mmt.generate import resolve_checkpoint  # noqa: E402
-from mmt.model import MMTTransformer, load_model  # noqa: E402
-from mmt.representation import F_BEAT, F_PITCH, F_TYPE, TYPE_NOTE  # noqa: E402
+from gm_common.cli import entry_point
+from gm_common.errors import ConfigError
+from gm_common.files import atomic_write_text, check_writable
+from gm_common.plots import save_figure
+from mmt.data import make_sample, recorded_split
+from mmt.model import MMTTransformer
+from mmt.pipeline import MMT
+from mmt.representation import F_BEAT, F_PITCH, F_TYPE, TYPE_NOTE
 
 
-def attention_gains(net: MMTTransformer, sequences: list[np.ndarray], max_beat_distance: int = 16, max_interval: int = 24):
-    """Sums and counts of attention gain per beat distance and per pitch interval over ``sequences``."""
+def attention_gains(
+    net: MMTTransformer, sequences: list[np.ndarray], max_beat_distance: int = 16, max_interval: int = 24
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean attention gain and number of note pairs per beat distance, then the same per pitch interval."""
     beat_sum, beat_n = np.zeros(max_beat_distance + 1), np.zeros(max_beat_distance + 1)
     pitch_sum, pitch_n = np.zeros(max_interval + 1), np.zeros(max_interval + 1)
     for seq in sequences:
@@ -62,7 +60,7 @@ def attention_gains(net: MMTTransformer, sequences: list[np.ndarray], max_beat_d
 
 
 def plot(beat_gain: np.ndarray, pitch_gain: np.ndarray, path: Path, overwrite: bool = False) -> Path:
-    check_writable(path, overwrite)
+    """The two gain profiles as bar charts side by side, in one PNG."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
     axes[0].bar(np.arange(len(beat_gain)), beat_gain, color="tab:blue")
     axes[0].set_xlabel("beat distance (query - key)")
@@ -73,30 +71,33 @@ def plot(beat_gain: np.ndarray, pitch_gain: np.ndarray, path: Path, overwrite: b
         ax.set_ylabel("mean relative attention gain")
     fig.suptitle("MMT self-attention between notes (1 = uniform attention)")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, overwrite)
+
+
+def _plain(gains: np.ndarray) -> list[float | None]:
+    """Gains as JSON values (None where no pair was seen)."""
+    return [None if np.isnan(v) else float(v) for v in gains]
 
 
 def run(cfg: DictConfig) -> dict:
+    """Analyse the attention of a checkpoint on its data's pieces; writes the PNG and JSON and returns the result."""
     out_dir = Path(cfg.out_dir)
     png, js = out_dir / "attention.png", out_dir / "attention.json"
     for p in (png, js):
         check_writable(p, bool(cfg.overwrite))
-    net, encoding, hp = load_model(resolve_checkpoint(cfg.checkpoint))
-    data = dict(hp.get("data") or {})
-    if not data:
+    mmt = MMT.from_pretrained(cfg.checkpoint)
+    net, encoding = mmt.net, mmt.encoding
+    if not mmt.hyper_parameters.get("data"):
         raise ConfigError("the checkpoint records no data source to analyse")
-    source = {"collections": list(data.get("collections") or []), "folder": data.get("folder"), "limit": data.get("limit")}
-    pieces = encoded_dataset(source, encoding, data.get("cache_dir"), int(data.get("min_notes", 50)))
-    names = split_811(list(pieces), int(data.get("seed", 0)))[cfg.split][: int(cfg.n_pieces)]
-    seqs = [make_sample(pieces[n], encoding.max_beat, net.max_seq_len, None) for n in names]
-    beat_gain, beat_n, pitch_gain, pitch_n = attention_gains(net, seqs, int(cfg.max_beat_distance), int(cfg.max_interval))
+    pieces = list(recorded_split(mmt.hyper_parameters["data"], encoding, cfg.split).values())[: int(cfg.n_pieces)]
+    seqs = [make_sample(notes, encoding.max_beat, net.max_seq_len, None) for notes in pieces]
+    beat_gain, beat_n, pitch_gain, pitch_n = attention_gains(
+        net, seqs, int(cfg.max_beat_distance), int(cfg.max_interval)
+    )
     result = {
         "checkpoint": str(cfg.checkpoint), "split": cfg.split, "n_pieces": len(seqs),
-        "beat_distance": {"gain": [None if np.isnan(v) else float(v) for v in beat_gain], "pairs": beat_n.astype(int).tolist()},
-        "pitch_interval": {"gain": [None if np.isnan(v) else float(v) for v in pitch_gain], "pairs": pitch_n.astype(int).tolist()},
+        "beat_distance": {"gain": _plain(beat_gain), "pairs": beat_n.astype(int).tolist()},
+        "pitch_interval": {"gain": _plain(pitch_gain), "pairs": pitch_n.astype(int).tolist()},
     }  # fmt: skip
     plot(np.nan_to_num(beat_gain), np.nan_to_num(pitch_gain), png, bool(cfg.overwrite))
     atomic_write_text(js, json.dumps(result, indent=1))
@@ -106,10 +107,7 @@ def run(cfg: DictConfig) -> dict:
     return result
 
 
-@hydra.main(config_path="../../configs/mmt", config_name="analyze_attention", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    clear_errors(run)(cfg)
-
+main = entry_point("mmt", "analyze_attention")(run)
 
 if __name__ == "__main__":
     main()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from gm_common.corpus import Piece, default_cache_dir, load_collection, load_folder, split_811
+from gm_common.corpus import Piece, default_cache_dir, list_music_files, load_collection, load_folder, split_811
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_path
 from gm_common.notes import MIDI_SUFFIXES
@@ -101,25 +101,14 @@ def assign_programs(piece: Piece) -> Piece:
 
 # -- encoded dataset (cached) -------------------------------------------------------------------
 def load_pieces_for(source: dict, resolution: int, cache_dir: Path) -> list[Piece]:
-    """Pieces of a data source: ``{"collections": [...]}`` (music21 corpus) or ``{"folder": path}``.
-    ``limit`` (optional) keeps the first N files of each collection (small caches for tests)."""
-    if source.get("folder"):
+    """Pieces of a data source: ``{"collections": [...], "folder": None, "limit": N}`` (music21 corpus; ``limit``
+    keeps the first N files of each collection) or ``{"folder": path, ...}`` (a user folder)."""
+    if source["folder"]:
         return load_folder(source["folder"], resolution, cache_dir)
-    collections = source.get("collections") or []
-    if not collections:
+    if not source["collections"]:
         raise ConfigError("data: give either data.folder or a non-empty data.collections")
-    pieces: list[Piece] = []
-    limit = source.get("limit")
-    for name in collections:
-        if limit:
-            from gm_common.corpus import list_collection, load_pieces
-            from music21 import corpus
-
-            root = Path(str(corpus.getComposer("bach")[0])).parents[1]
-            pieces += load_pieces(list_collection(name)[: int(limit)], resolution, cache_dir, root=root)
-        else:
-            pieces += load_collection(name, resolution, cache_dir)
-    return pieces
+    limit = int(source["limit"]) if source["limit"] else None
+    return [p for name in source["collections"] for p in load_collection(name, resolution, cache_dir, limit=limit)]
 
 
 def encoded_dataset(
@@ -132,10 +121,8 @@ def encoded_dataset(
          "min": min_notes, "table": PART_PROGRAMS},
         sort_keys=True,
     )  # fmt: skip
-    folder = source.get("folder")
+    folder = source["folder"]
     if folder:  # a user folder: the key also covers its files (names, sizes, times)
-        from gm_common.corpus import list_music_files
-
         stats = [(str(p), p.stat().st_size, int(p.stat().st_mtime)) for p in list_music_files(folder)]
         spec += json.dumps(stats)
     key = hashlib.sha1(spec.encode()).hexdigest()[:16]
@@ -154,7 +141,7 @@ def encoded_dataset(
         if len(notes) >= min_notes:
             out[piece.name] = notes
     if not out:
-        where = folder or ", ".join(source.get("collections") or [])
+        where = folder or ", ".join(source["collections"])
         raise InputFileError(Path(str(where)), f"no piece with at least {min_notes} encodable notes")
     names = list(out)
     with atomic_path(npz) as tmp:
@@ -204,8 +191,8 @@ def make_sample(
 class MusicDataset(Dataset):
     """Code sequences of pieces; random (augmented) samples when ``augment``."""
 
-    def __init__(self, pieces: list[np.ndarray], max_beat: int, max_seq_len: int, augment: bool, seed: int = 0):
-        self.pieces, self.max_beat, self.max_seq_len, self.augment, self.seed = pieces, max_beat, max_seq_len, augment, seed
+    def __init__(self, pieces: list[np.ndarray], max_beat: int, max_seq_len: int, augment: bool):
+        self.pieces, self.max_beat, self.max_seq_len, self.augment = pieces, max_beat, max_seq_len, augment
         self._rng: np.random.Generator | None = None
 
     def __len__(self) -> int:
@@ -262,9 +249,11 @@ class MMTDataModule(L.LightningDataModule):
         self.splits: dict[str, list[str]] = {}
 
     def prepare_data(self) -> None:
+        """Encode (and cache) the dataset once, before any process reads it."""
         encoded_dataset(self.source, self.encoding, self.cache_dir, self.min_notes)
 
     def setup(self, stage: str | None = None) -> None:
+        """Read the encoded dataset and split it 8:1:1 by seed."""
         if self.pieces is None:
             self.pieces = encoded_dataset(self.source, self.encoding, self.cache_dir, self.min_notes)
             self.splits = split_811(list(self.pieces), self.seed)
@@ -272,6 +261,7 @@ class MMTDataModule(L.LightningDataModule):
                 raise ConfigError(f"data: too few pieces ({len(self.pieces)}) for a train/valid/test split")
 
     def dataset(self, split: str, augment: bool) -> MusicDataset:
+        """The pieces of ``split`` as a dataset (augmented: random transposition and window)."""
         self.setup()
         assert self.pieces is not None
         return MusicDataset([self.pieces[n] for n in self.splits[split]], self.max_beat, self.max_seq_len, augment)
@@ -287,10 +277,21 @@ class MMTDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        """Batches of the training (shuffled, augmented) split."""
         return self._loader("train", True, True)
 
     def val_dataloader(self) -> DataLoader:
+        """Batches of the validation split."""
         return self._loader("valid", False, False)
 
     def test_dataloader(self) -> DataLoader:
+        """Batches of the test split."""
         return self._loader("test", False, False)
+
+
+def recorded_split(data: dict, encoding: Encoding, split: str) -> dict[str, np.ndarray]:
+    """``{name: notes}`` of one split of the data a checkpoint records (its ``data`` hyper-parameters)."""
+    datamodule = MMTDataModule(encoding, **{k: v for k, v in data.items() if k != "_target_"})
+    datamodule.setup()
+    assert datamodule.pieces is not None
+    return {name: datamodule.pieces[name] for name in datamodule.splits[split]}

@@ -1,70 +1,55 @@
-"""``python -m mmt.demo``: train a tiny MMT on the Bach chorales for ~2.5 minutes (or reuse the one an
-earlier demo trained in ``outputs/demo/mmt/model``), then generate one sample in each mode
-(unconditional, instrument-informed, 4-beat continuation of a chorale) into ``outputs/demo/mmt/samples``
-and print where the MIDI / WAV / PNG / CSV files are."""
+"""``python -m mmt.demo``: one sample in each mode (unconditional, instrument-informed, 4-beat continuation of a
+Bach chorale) from the shipped model into ``outputs/demo/mmt/samples``, and where the MIDI / WAV / PNG / CSV files
+are. ``train=true`` first trains a tiny MMT on the chorales (~2.5 minutes; reused from ``outputs/demo/mmt/model``
+by later demos) and uses it instead."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 
+from gm_common.cli import compose, entry_point
 from gm_common.corpus import list_collection
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "mmt"
-OUT = Path("outputs/demo/mmt")
+from mmt import generate, train
 
 
-def _compose(name: str, overrides: list[str]):
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return compose(name, overrides=overrides)
-
-
-def main() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    torch.set_num_threads(1)
-    t0 = time.time()
-    model_dir = OUT / "model"
-    ckpt = model_dir / "checkpoints" / "last.ckpt"
-    if ckpt.is_file():
+def demo_model(cfg: DictConfig) -> str:
+    """The model to sample from: the shipped one, or (``train=true``) the demo's own run, trained if missing."""
+    if not cfg.train:
+        return str(cfg.checkpoint)
+    model_dir = Path(cfg.out_dir) / "model"
+    if (model_dir / "checkpoints" / "last.ckpt").is_file():
         print(f"reusing the demo model in {model_dir}")
     else:
-        from mmt.train import train
-
         print("training a tiny MMT on the Bach chorales (~2.5 minutes) ...")
-        cfg = _compose(
-            "train",
-            [
-                "experiment=bach_tiny",
-                f"run_dir={model_dir}",
-                "data.max_seq_len=256",  # short sequences: more steps in the time
-                "trainer.max_steps=600",
-                "+trainer.max_time=00:00:02:30",
-                "trainer.progress_refresh_rate=20",
-                "optim.warmup_steps=50",
-                "optim.decay_end_steps=600",
-                "optim.lr=2e-3",
-                "early_stopping_patience=null",
-            ],
-        )
-        train(cfg)
-    from mmt.generate import run
+        train.run(compose("mmt", "train", [*cfg.train_overrides, f"run_dir={model_dir}"]))
+    return str(model_dir / "checkpoints" / "last.ckpt")
 
-    samples = OUT / "samples"
+
+def run(cfg: DictConfig) -> list[dict[str, str]]:
+    """Write one sample per mode; returns the files of each."""
+    torch.set_num_threads(1)
+    t0 = time.time()
+    checkpoint = demo_model(cfg)
     chorale = list_collection("bach_chorales")[-1]
-    common = [f"checkpoint={ckpt}", f"out_dir={samples}", "overwrite=true", "max_events=256", "seed=0"]
-    written = run(_compose("generate", common))
-    written += run(_compose("generate", common + ["instruments=[voices,organ]"]))
-    written += run(_compose("generate", common + [f"prompt={chorale}", "beats=4"]))
+    common = [f"checkpoint={checkpoint}", f"out_dir={Path(cfg.out_dir) / 'samples'}", "overwrite=true",
+              f"max_events={cfg.max_events}", "seed=0"]  # fmt: skip
+    instruments = ",".join(cfg.instruments)
+    written = generate.run(compose("mmt", "generate", common))
+    written += generate.run(compose("mmt", "generate", [*common, f"instruments=[{instruments}]"]))
+    written += generate.run(compose("mmt", "generate", [*common, f"prompt={chorale}", f"beats={cfg.beats}"]))
     print(f"\nmmt demo done in {time.time() - t0:.0f} s; files:")
     for files in written:
         for kind in ("mid", "wav", "png", "csv"):
             if kind in files:
                 print(f"  {kind.upper():4s} {files[kind]}")
+    return written
 
+
+main = entry_point("mmt", "demo")(run)
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Objective evaluation as the paper's Table 3: ``python -m mmt.evaluate checkpoint=RUN [n_samples=50]``.
+"""Objective evaluation as the paper's Table 3: ``python -m mmt.evaluate [checkpoint=NAME|RUN] [n_samples=50]``.
 
 Unconditioned samples (generated here with the checkpoint, or read from ``samples_dir``) and the ground
 truth (the test split of the data the checkpoint was trained on, or ``truth_dir``) are cut to their first
@@ -14,27 +14,23 @@ import logging
 import math
 from pathlib import Path
 
-import hydra
 import muspy
 import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from gm_common.corpus import list_music_files, split_811
+from gm_common.cli import entry_point
+from gm_common.corpus import list_music_files
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import read_music
-from gm_common.seed import seed_everything
-from gm_common.cli import clear_errors
-from mmt.data import encoded_dataset
-from mmt.generate import resolve_checkpoint, sample_batches, unconditional_prompt
-from mmt.model import load_model
+from mmt.data import recorded_split
+from mmt.pipeline import MMT, print_models, unconditional_prompt
 from mmt.representation import Encoding, codes_from_notes, decode
 from mmt.sampling import SamplingConfig
 
 log = logging.getLogger(__name__)
 METRICS = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "length_s", "notes_per_s")
-PERCENT = {"scale_consistency", "groove_consistency"}
 
 
 def cut(music: muspy.Music, beats: int) -> muspy.Music:
@@ -81,47 +77,53 @@ def summarise(scores: list[dict[str, float]]) -> dict[str, dict[str, float]]:
 def truth_pieces(cfg: DictConfig, hp: dict | None, encoding: Encoding) -> list[muspy.Music]:
     """Ground truth: MIDI/MusicXML files of ``truth_dir``, else the test split of the checkpoint's data
     (as the model sees it: encoded and decoded)."""
-    if cfg.get("truth_dir"):
+    if cfg.truth_dir:
         return [read_music(p, resolution=encoding.resolution) for p in list_music_files(cfg.truth_dir)]
-    data = dict((hp or {}).get("data") or {})
-    if not data:
+    if not hp or not hp.get("data"):
         raise ConfigError("no ground truth: give truth_dir=<folder> (the checkpoint records no data source)")
-    source = {"collections": list(data.get("collections") or []), "folder": data.get("folder"), "limit": data.get("limit")}
-    pieces = encoded_dataset(source, encoding, data.get("cache_dir"), int(data.get("min_notes", 50)))
-    test = split_811(list(pieces), int(data.get("seed", 0)))["test"]
-    return [decode(codes_from_notes(pieces[n]), encoding) for n in test]
+    return [
+        decode(codes_from_notes(notes), encoding) for notes in recorded_split(hp["data"], encoding, "test").values()
+    ]
+
+
+def read_samples(folder: str | Path, resolution: int) -> list[muspy.Music]:
+    """The MIDI files of a folder (else every music file) as music; an unreadable sample scores as empty."""
+    files = list_music_files(folder)
+    files = [f for f in files if f.suffix.lower() in (".mid", ".midi")] or files
+    if not files:
+        raise InputFileError(Path(folder), "no MIDI files to evaluate")
+    samples = []
+    for f in files:
+        try:
+            samples.append(read_music(f, resolution=resolution))
+        except InputFileError as err:  # a generated sample may be empty: it scores as such
+            log.warning("%s", err)
+            samples.append(muspy.Music(resolution=resolution))
+    return samples
 
 
 def run(cfg: DictConfig) -> dict:
-    seed_everything(int(cfg.seed))
-    if cfg.get("torch_threads"):
+    """Score generated (or given) samples against the ground truth; writes the JSON and returns it."""
+    if cfg.list_models:
+        print_models()
+        return {}
+    if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))
     out = check_writable(cfg.out, bool(cfg.overwrite))
-    hp, encoding = None, Encoding()
-    if cfg.get("samples_dir"):
-        files = list_music_files(cfg.samples_dir)
-        files = [f for f in files if f.suffix.lower() in (".mid", ".midi")] or files
-        if not files:
-            raise InputFileError(Path(cfg.samples_dir), "no MIDI files to evaluate")
-        samples = []
-        for f in files:
-            try:
-                samples.append(read_music(f, resolution=encoding.resolution))
-            except InputFileError as err:  # a generated sample may be empty: it scores as such
-                log.warning("%s", err)
-                samples.append(muspy.Music(resolution=encoding.resolution))
-        if cfg.get("checkpoint"):
-            _, encoding, hp = load_model(resolve_checkpoint(cfg.checkpoint))
-    elif cfg.get("checkpoint"):
-        net, encoding, hp = load_model(resolve_checkpoint(cfg.checkpoint))
-        sampling = SamplingConfig(temperature=float(cfg.temperature), filter_threshold=float(cfg.filter_threshold),
-                                  top_p=float(cfg.top_p))  # fmt: skip
-        g = torch.Generator().manual_seed(int(cfg.seed))
-        seqs = sample_batches(net, unconditional_prompt(), int(cfg.n_samples), int(cfg.batch_size), sampling,
-                              cfg.get("max_events"), generator=g)  # fmt: skip
-        samples = [decode(s, encoding) for s in seqs]
+    if not cfg.checkpoint and not cfg.samples_dir:
+        raise ConfigError(
+            "give checkpoint=<name, run or .ckpt> (to generate samples) or samples_dir=<folder of MIDI files>"
+        )
+    mmt = MMT.from_pretrained(cfg.checkpoint) if cfg.checkpoint else None
+    hp, encoding = (mmt.hyper_parameters, mmt.encoding) if mmt else (None, Encoding())
+    if cfg.samples_dir:
+        samples = read_samples(cfg.samples_dir, encoding.resolution)
     else:
-        raise ConfigError("give checkpoint=<run or .ckpt> (to generate samples) or samples_dir=<folder of MIDI files>")
+        sampling = SamplingConfig(float(cfg.temperature), float(cfg.filter_threshold), float(cfg.top_p))
+        seqs = mmt.sample(
+            unconditional_prompt(), int(cfg.n_samples), sampling, int(cfg.seed), cfg.max_events, int(cfg.batch_size)
+        )
+        samples = [mmt.decode(s) for s in seqs]
     truth = truth_pieces(cfg, hp, encoding)
     beats, qpm = int(cfg.max_beats), float(cfg.tempo_qpm)
     result = {
@@ -131,7 +133,7 @@ def run(cfg: DictConfig) -> dict:
         "n_samples": len(samples),
         "max_beats": beats,
         "tempo_qpm": qpm,
-        "checkpoint": str(cfg.get("checkpoint")),
+        "checkpoint": str(cfg.checkpoint),
     }
     gt, sm = result["ground_truth"], result["samples"]
     result["differences"] = {m: sm[m]["mean"] - gt[m]["mean"] for m in METRICS}
@@ -142,22 +144,32 @@ def run(cfg: DictConfig) -> dict:
 
 
 def format_table(result: dict) -> str:
-    head = f"{'':16s} {'n':>4s} {'length (s)':>14s} {'notes/s':>12s} {'pitch-class ent.':>17s} {'scale cons. %':>15s} {'groove cons. %':>15s}"
+    """The evaluation result as a printed table (ground truth, samples, difference)."""
+    head = (f"{'':16s} {'n':>4s} {'length (s)':>14s} {'notes/s':>12s} {'pitch-class ent.':>17s} {'scale cons. %':>15s} "
+            f"{'groove cons. %':>15s}")  # fmt: skip
     lines = [f"MMT objective evaluation (first {result['max_beats']} beats; mean +- 95 % interval)", head]
-    for label, key, n in (("ground truth", "ground_truth", result["n_truth"]), ("MMT samples", "samples", result["n_samples"])):
+    for label, key, n in (
+        ("ground truth", "ground_truth", result["n_truth"]),
+        ("MMT samples", "samples", result["n_samples"]),
+    ):
         r = result[key]
-        cells = [f"{r[m]['mean']:.3f}+-{r[m]['ci95']:.3f}" if m == "pitch_class_entropy" else f"{r[m]['mean']:.2f}+-{r[m]['ci95']:.2f}" for m in METRICS]
-        lines.append(f"{label:16s} {n:4d} {cells[3]:>14s} {cells[4]:>12s} {cells[0]:>17s} {cells[1]:>15s} {cells[2]:>15s}")
+        cells = [
+            f"{r[m]['mean']:.3f}+-{r[m]['ci95']:.3f}"
+            if m == "pitch_class_entropy"
+            else f"{r[m]['mean']:.2f}+-{r[m]['ci95']:.2f}"
+            for m in METRICS
+        ]
+        lines.append(
+            f"{label:16s} {n:4d} {cells[3]:>14s} {cells[4]:>12s} {cells[0]:>17s} {cells[1]:>15s} {cells[2]:>15s}"
+        )
     d = result["differences"]
-    lines.append(f"{'difference':16s} {'':4s} {d['length_s']:14.2f} {d['notes_per_s']:12.2f} {d['pitch_class_entropy']:17.3f} "
-                 f"{d['scale_consistency']:15.2f} {d['groove_consistency']:15.2f}")  # fmt: skip
+    cells = [f"{d['length_s']:14.2f}", f"{d['notes_per_s']:12.2f}", f"{d['pitch_class_entropy']:17.3f}",
+             f"{d['scale_consistency']:15.2f}", f"{d['groove_consistency']:15.2f}"]  # fmt: skip
+    lines.append(f"{'difference':16s} {'':4s} " + " ".join(cells))
     return "\n".join(lines)
 
 
-@hydra.main(config_path="../../configs/mmt", config_name="evaluate", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    clear_errors(run)(cfg)
-
+main = entry_point("mmt", "evaluate")(run)
 
 if __name__ == "__main__":
     main()

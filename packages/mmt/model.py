@@ -4,7 +4,7 @@ so that generating one more event costs one step, not a pass over the whole sequ
 
 :class:`MMTTransformer` is plain torch (``scaled_dot_product_attention``); :class:`MMTLightning` wraps it
 for training (loss = sum over the six fields of the cross-entropy over non-padding rows; Adam with linear
-warm-up and linear decay, as the paper).
+warm-up and linear decay, as the paper); :func:`load_model` reads a trained one back.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gm_common.checkpoint import load_checkpoint, load_weights
-from gm_common.errors import CheckpointError
+from gm_common import checkpoint
+from gm_common.errors import CheckpointError, ConfigError
+from gm_common.schedules import WarmupDecay, per_step
+from mmt.data import IGNORE_INDEX
 from mmt.representation import Encoding
 
-IGNORE_INDEX = -100
 MODEL_KEYS = ("dim", "depth", "heads", "ff_mult", "dropout", "attn_dropout", "max_seq_len")
 
 
@@ -78,9 +79,12 @@ class Block(nn.Module):
         return x + self.drop(self.ff2(self.drop(F.gelu(self.ff1(self.ln2(x))))))
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        """(B, T, dim) -> (B, T, dim); with a cache, ``x`` continues the cached positions of ``layer``."""
         if cache is None:
             q, k, v = self._qkv(x)
-            att = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.attn_dropout if self.training else 0.0)
+            att = F.scaled_dot_product_attention(
+                q, k, v, is_causal=True, dropout_p=self.attn_dropout if self.training else 0.0
+            )
             return self._out(x, att)
         q, k, v = self._qkv(x)
         start, t = cache.length, x.shape[1]
@@ -159,11 +163,15 @@ class MMTTransformer(nn.Module):
         return self.head(self.norm(h))
 
     def split(self, logits: torch.Tensor) -> list[torch.Tensor]:
+        """The fused logits cut into the six fields' logits."""
         return list(torch.split(logits, self.vocab_sizes, dim=-1))
 
     def new_cache(self, batch: int, max_len: int | None = None) -> KVCache:
+        """An empty key/value cache for ``batch`` sequences of up to ``max_len`` (default ``max_seq_len``) events."""
         p = self.head.weight
-        return KVCache(self.depth, batch, self.heads, max_len or self.max_seq_len, self.dim // self.heads, p.device, p.dtype)
+        return KVCache(
+            self.depth, batch, self.heads, max_len or self.max_seq_len, self.dim // self.heads, p.device, p.dtype
+        )
 
     @torch.no_grad()
     def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -221,7 +229,12 @@ class IncrementalDecoder:
             raise ValueError(f"sequence of {start + 1} events exceeds the cache ({cache.max_len})")
         b, dim, heads = codes.shape[0], net.dim, net.heads
         bh, length = b * heads, start + 1
-        h = net.embed.weight.index_select(0, (codes + net.offsets).view(-1)).view(b, 6, dim).sum(1).add_(net.pos.weight[start])
+        h = (
+            net.embed.weight.index_select(0, (codes + net.offsets).view(-1))
+            .view(b, 6, dim)
+            .sum(1)
+            .add_(net.pos.weight[start])
+        )
         for g1, b1, w_qkv, w_proj, b_proj, g2, b2, w_ff1, b_ff1, w_ff2, b_ff2, kt, v, kt4, v4 in self.layers:
             q, k, val = torch.mm(F.layer_norm(h, (dim,), g1, b1), w_qkv).view(b, 3, heads, -1).unbind(1)
             kt4.select(3, start).copy_(k)
@@ -242,29 +255,17 @@ def sequence_loss(net: MMTTransformer, x: torch.Tensor, y: torch.Tensor) -> tupl
     return torch.stack(losses).sum(), losses
 
 
-def lr_lambda(warmup_steps: int, decay_end_steps: int, final_ratio: float):
-    """Linear warm-up to 1, then linear decay to ``final_ratio`` at ``decay_end_steps``, then flat."""
-
-    def f(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        if step >= decay_end_steps:
-            return final_ratio
-        frac = (step - warmup_steps) / max(1, decay_end_steps - warmup_steps)
-        return 1.0 - (1.0 - final_ratio) * frac
-
-    return f
-
-
 class MMTLightning(L.LightningModule):
-    """Training wrapper. Hyper-parameters are plain data (loadable with ``weights_only=True``)."""
+    """Training wrapper of :class:`MMTTransformer`. Hyper-parameters are plain data (loadable with
+    ``weights_only=True``): ``model`` (network sizes), ``encoding`` (:meth:`Encoding.to_dict`), ``optim`` (Adam and
+    its schedule) and ``data`` (the data config, recorded so that evaluation finds the test split)."""
 
-    def __init__(self, model: dict, encoding: dict, optim: dict | None = None, data: dict | None = None):
+    def __init__(self, model: dict, encoding: dict, optim: dict, data: dict | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.encoding = Encoding.from_dict(encoding)
-        self.optim_cfg = dict(optim or {})
-        self.net = MMTTransformer(self.encoding.vocab_sizes, **{k: model[k] for k in MODEL_KEYS if k in model})
+        self.optim_cfg = dict(optim)
+        self.net = build_net(model, self.encoding)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         loss, losses = sequence_loss(self.net, batch["x"], batch["y"])
@@ -277,53 +278,67 @@ class MMTLightning(L.LightningModule):
             self.log("train/events", events.float(), reduce_fx="sum", batch_size=n)
         return loss
 
-    def training_step(self, batch, batch_idx):
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """One optimizer step's loss."""
         return self._step(batch, "train")
 
-    def validation_step(self, batch, batch_idx):
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Validation loss (logged as ``val/loss``)."""
         return self._step(batch, "val")
 
-    def test_step(self, batch, batch_idx):
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Test loss (logged as ``test/loss``)."""
         return self._step(batch, "test")
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> dict[str, Any]:
+        """Adam; linear warm-up, then linear decay to ``final_lr_ratio`` at ``decay_end_steps`` (the paper's)."""
         cfg = self.optim_cfg
-        opt = torch.optim.Adam(self.parameters(), lr=float(cfg.get("lr", 5e-4)), betas=tuple(cfg.get("betas", (0.9, 0.999))))
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt,
-            lr_lambda(int(cfg.get("warmup_steps", 5000)), int(cfg.get("decay_end_steps", 100000)), float(cfg.get("final_lr_ratio", 0.1))),
+        opt = torch.optim.Adam(self.parameters(), lr=float(cfg["lr"]))
+        factor = WarmupDecay(
+            int(cfg["decay_end_steps"]), int(cfg["warmup_steps"]), float(cfg["final_lr_ratio"]), "linear"
         )
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return per_step(opt, factor)
 
 
 def count_parameters(net: nn.Module) -> int:
+    """Number of parameters of a module."""
     return sum(p.numel() for p in net.parameters())
 
 
-def load_model(
-    path: str | Path,
-    encoding: Encoding | None = None,
-    model_cfg: dict | None = None,
-    map_location: str = "cpu",
-) -> tuple[MMTTransformer, Encoding, dict[str, Any]]:
-    """Load a trained model from a Lightning checkpoint (``weights_only=True``) for inference.
+def build_net(model: dict, encoding: Encoding) -> MMTTransformer:
+    """The network of a model config (``name`` plus :data:`MODEL_KEYS`) for an encoding's vocabularies."""
+    unknown = set(model) - {"name", *MODEL_KEYS}
+    if unknown:
+        raise ConfigError(f"model: unknown keys {sorted(unknown)}; known: name, {', '.join(MODEL_KEYS)}")
+    return MMTTransformer(encoding.vocab_sizes, **{k: v for k, v in model.items() if k != "name"})
 
-    ``encoding`` / ``model_cfg``, when given, must match what the checkpoint was trained with
-    (a :class:`CheckpointError` names the differences)."""
-    ckpt = load_checkpoint(path, map_location=map_location)
-    hp = ckpt.get("hyper_parameters") or {}
-    if "encoding" not in hp or "model" not in hp or "state_dict" not in ckpt:
-        raise CheckpointError(f"{path} is not an mmt checkpoint (no encoding/model hyper-parameters or weights)")
-    ck_enc = Encoding.from_dict(hp["encoding"])
-    if encoding is not None and encoding != ck_enc:
-        raise CheckpointError(f"{path}: encoding differs from the expected one in {', '.join(ck_enc.differences(encoding))}")
-    model = dict(hp["model"])
-    if model_cfg:
-        diff = [k for k in MODEL_KEYS if k in model_cfg and k not in ("dropout", "attn_dropout") and model_cfg[k] != model.get(k)]
-        if diff:
-            got = ", ".join(f"{k}={model.get(k)} (expected {model_cfg[k]})" for k in diff)
-            raise CheckpointError(f"{path}: model size differs from the config: {got}")
-    net = MMTTransformer(ck_enc.vocab_sizes, **{k: model[k] for k in MODEL_KEYS if k in model})
-    load_weights(net, ckpt["state_dict"], path, prefix="net.")
-    net.eval()
-    return net, ck_enc, hp
+
+def load_model(
+    path: str | Path, encoding: Encoding | None = None, model_cfg: dict | None = None
+) -> tuple[MMTTransformer, Encoding, dict[str, Any]]:
+    """A trained network (eval mode, on the CPU), its encoding and hyper-parameters, from a Lightning checkpoint
+    or a shipped ``.safetensors`` file (weights under ``net.``; never unpickled).
+
+    ``encoding`` / ``model_cfg``, when given, must match what the checkpoint was trained with (a
+    :class:`CheckpointError` names the differences; dropout may differ)."""
+
+    def build(hp: dict) -> MMTTransformer:
+        ck_enc = Encoding.from_dict(hp["encoding"])
+        if encoding is not None and encoding != ck_enc:
+            raise CheckpointError(
+                f"{path}: encoding differs from the expected one in {', '.join(ck_enc.differences(encoding))}"
+            )
+        model = hp["model"]
+        if model_cfg:
+            diff = [
+                k
+                for k in MODEL_KEYS
+                if k in model_cfg and k not in ("dropout", "attn_dropout") and model_cfg[k] != model.get(k)
+            ]
+            if diff:
+                got = ", ".join(f"{k}={model.get(k)} (expected {model_cfg[k]})" for k in diff)
+                raise CheckpointError(f"{path}: model size differs from the config: {got}")
+        return build_net(model, ck_enc)
+
+    net, hp = checkpoint.load_model(path, build, "mmt", needs=("encoding", "model"), prefixes=("net.",))
+    return net, Encoding.from_dict(hp["encoding"]), hp

@@ -27,7 +27,6 @@ from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
 from gm_common.notes import music_from_tracks
 
-FIELDS = ("type", "beat", "position", "pitch", "duration", "instrument")
 TYPE_SOS, TYPE_INSTRUMENT, TYPE_SON, TYPE_NOTE, TYPE_EOS = 0, 1, 2, 3, 4
 TYPE_NAMES = ("start-of-song", "instrument", "start-of-notes", "note", "end-of-song")
 F_TYPE, F_BEAT, F_POSITION, F_PITCH, F_DURATION, F_INSTRUMENT = range(6)
@@ -114,6 +113,7 @@ class Encoding:
         return self._inst_code[key]
 
     def instrument_name(self, code: int) -> str:
+        """Name of an instrument code (1-based)."""
         return self.instruments[int(code) - 1]
 
     def duration_code(self, ticks: np.ndarray) -> np.ndarray:
@@ -124,10 +124,12 @@ class Encoding:
 
     # -- persistence --------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items()}
+        """The encoding as plain data (JSON, checkpoint hyper-parameters)."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Encoding:
+        """The encoding of :meth:`to_dict`'s data; a ConfigError on unknown keys."""
         known = {"resolution", "max_beat", "durations", "instruments", "instrument_programs", "program_instrument"}
         unknown = set(data) - known
         if unknown:
@@ -135,10 +137,12 @@ class Encoding:
         return cls(**data)
 
     def save(self, path: str | Path) -> Path:
+        """Write the encoding as JSON (atomically)."""
         return atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> Encoding:
+        """Read an encoding JSON file."""
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     def __eq__(self, other: object) -> bool:
@@ -221,7 +225,13 @@ def notes_from_codes(codes: np.ndarray, encoding: Encoding) -> tuple[np.ndarray,
         ok &= (body[:, f] > 0) & (body[:, f] < sizes[f])
     body = body[ok]
     notes = np.stack(
-        [body[:, F_BEAT] - 1, body[:, F_POSITION] - 1, body[:, F_PITCH] - 1, body[:, F_DURATION], body[:, F_INSTRUMENT]],
+        [
+            body[:, F_BEAT] - 1,
+            body[:, F_POSITION] - 1,
+            body[:, F_PITCH] - 1,
+            body[:, F_DURATION],
+            body[:, F_INSTRUMENT],
+        ],
         axis=1,
     ).reshape(-1, 5)
     return notes, declared

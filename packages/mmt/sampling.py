@@ -33,6 +33,8 @@ NEG_INF = float("-inf")
 
 @dataclass
 class SamplingConfig:
+    """How each field's outcome is drawn (the paper's defaults)."""
+
     temperature: float = 1.0
     filter_threshold: float = 0.9  # top-k keeps ceil((1 - threshold) * V) outcomes per field
     top_p: float = 1.0  # nucleus sampling on top of top-k (1.0 = off)
@@ -98,7 +100,9 @@ class FieldSampler:
         types = prompt[..., F_TYPE]
         zeros = torch.zeros_like(types)
         # running maxima of type and beat side by side (F_TYPE, F_BEAT = 0, 1): one update for both
-        self.maxima = torch.stack([types.max(dim=1).values, torch.where(types == TYPE_NOTE, prompt[..., F_BEAT], zeros).max(dim=1).values], 1)
+        self.maxima = torch.stack(
+            [types.max(dim=1).values, torch.where(types == TYPE_NOTE, prompt[..., F_BEAT], zeros).max(dim=1).values], 1
+        )
         self.max_type, self.max_beat = self.maxima[:, F_TYPE], self.maxima[:, F_BEAT]  # views
         inst_rows = types == TYPE_INSTRUMENT
         inst = torch.where(inst_rows, prompt[..., F_INSTRUMENT], zeros)
@@ -123,7 +127,9 @@ class FieldSampler:
         bias[:, F_TYPE, :5].masked_fill_(self.type_banned[self.last_inst + (n_inst + 1) * self.max_type], NEG_INF)
         # instrument of an instrument row: strictly above the last declared (once all are declared,
         # type 1 is banned and this row unused: keep its last code samplable)
-        bias[:, INST_ROW, :n_inst].masked_fill_(self.arange[:n_inst] <= self.last_inst.clamp(max=n_inst - 2)[:, None], NEG_INF)
+        bias[:, INST_ROW, :n_inst].masked_fill_(
+            self.arange[:n_inst] <= self.last_inst.clamp(max=n_inst - 2)[:, None], NEG_INF
+        )
         if self.cfg.only_declared_instruments:
             bias[:, F_INSTRUMENT, :n_inst].masked_fill_(self.undeclared(), NEG_INF)
         self.bias = bias
@@ -132,7 +138,9 @@ class FieldSampler:
         """logits (B, sum V) of the next event -> its (B, 6) codes; ``u`` (B, 8, 1): uniform draws in [0, 1)
         (drawn for all steps at once: one ``torch.rand`` per step costs as much as a rule)."""
         b = logits.shape[0]
-        x = torch.add(self.bias, logits.index_select(1, self.idx).view(b, N_ROWS, self.vmax), alpha=self.inv_temperature)
+        x = torch.add(
+            self.bias, logits.index_select(1, self.idx).view(b, N_ROWS, self.vmax), alpha=self.inv_temperature
+        )
         x[:, F_BEAT].masked_fill_(self.arange < self.max_beat[:, None], NEG_INF)  # never below the latest note's
         # every row keeps at least one samplable code: type by the table, beat its running maximum,
         # instruments at least one code (above), pitch/position/duration all their non-zero codes

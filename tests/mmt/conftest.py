@@ -1,4 +1,5 @@
-"""Shared fixtures: a small chorale cache and a tiny model trained for a few steps (session-wide)."""
+"""Shared fixtures: a small chorale cache, a tiny model trained for a few steps, and the same model shipped
+into a temporary ``pretrained`` root (session-wide)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "mmt"
+from gm_common.cli import compose
+from gm_common.pretrained import export_checkpoint, write_card
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+SHIPPED = "tiny_test"  # test_pipeline.py loads it by this name
 
 
 def tiny_overrides(cache_dir: Path, run_dir: Path, steps: int = 3) -> list[str]:
+    """Overrides of mmt.train for a tiny model on 12 chorales, ``steps`` optimizer steps."""
     return [
         "model=tiny",
         "model.dim=32",
@@ -34,11 +38,6 @@ def tiny_overrides(cache_dir: Path, run_dir: Path, steps: int = 3) -> list[str]:
     ]
 
 
-def compose_train(overrides: list[str]):
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return compose("train", overrides=overrides)
-
-
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("mmt_cache")
@@ -46,11 +45,21 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, cache_dir) -> Path:
-    from mmt.train import train
+    from mmt.train import run
 
     run_dir = tmp_path_factory.mktemp("mmt_run")
-    train(compose_train(tiny_overrides(cache_dir, run_dir)))
+    run(compose("mmt", "train", tiny_overrides(cache_dir, run_dir)))
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def pretrained_root(tmp_path_factory, trained_run) -> Path:
+    """A ``pretrained`` root holding the trained run as shipped model :data:`SHIPPED` (as scripts/pretrained.py
+    exports one: weights under ``net.``, fp16, with the checkpoint's hyper-parameters)."""
+    root = tmp_path_factory.mktemp("pretrained")
+    export_checkpoint(trained_run / "checkpoints" / "last.ckpt", root / SHIPPED / "model.safetensors", prefix="net.")
+    write_card(root / SHIPPED, {"summary": "a tiny MMT trained for 3 steps on 12 chorales (tests)"})
+    return root
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +67,7 @@ def tiny_train_cfg(cache_dir):
     """``f(run_dir, steps=3, extra=[])`` -> a composed train config of a tiny, quick run."""
 
     def make(run_dir: Path, steps: int = 3, extra: list[str] | None = None):
-        return compose_train(tiny_overrides(cache_dir, run_dir, steps) + list(extra or []))
+        return compose("mmt", "train", tiny_overrides(cache_dir, run_dir, steps) + list(extra or []))
 
     return make
 

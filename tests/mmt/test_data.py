@@ -71,7 +71,9 @@ def test_user_folder_of_midi_files(tmp_path):
         music = music_from_tracks([("Violin", 40, False, rows), ("Cello", 42, False, rows - [0, 24, 0])], 480)
         write_midi(music, folder / f"sub/song{i}.mid")
     (folder / "broken.mid").write_bytes(b"not midi")  # skipped with a warning
-    dm = MMTDataModule(ENC, folder=str(folder), max_beat=64, max_seq_len=128, batch_size=2, cache_dir=str(tmp_path / "c"))
+    dm = MMTDataModule(
+        ENC, folder=str(folder), max_beat=64, max_seq_len=128, batch_size=2, cache_dir=str(tmp_path / "c")
+    )
     dm.setup()
     assert len(dm.pieces) == 5 and len(dm.splits["test"]) == 1
     notes = next(iter(dm.pieces.values()))

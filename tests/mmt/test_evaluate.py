@@ -1,21 +1,17 @@
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 
+from gm_common.cli import compose
 from gm_common.errors import ConfigError
 from gm_common.notes import music_from_tracks
 from mmt.evaluate import cut, run, score, summarise
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "mmt"
-
 
 def _cfg(name, overrides):
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return compose(name, overrides=overrides)
+    return compose("mmt", name, overrides)
 
 
 def test_score_on_a_c_major_scale():
@@ -41,8 +37,22 @@ def test_evaluate_generates_and_compares_with_test_split(trained_run, tmp_path):
 
 
 def test_evaluate_needs_a_source(tmp_path):
-    with pytest.raises(ConfigError):
-        run(_cfg("evaluate", [f"out={tmp_path / 'x.json'}"]))
+    with pytest.raises(ConfigError, match="give checkpoint"):
+        run(_cfg("evaluate", ["checkpoint=null", f"out={tmp_path / 'x.json'}"]))
+    with pytest.raises(ConfigError, match="unknown pretrained model 'nope'"):
+        run(_cfg("evaluate", ["checkpoint=nope", f"out={tmp_path / 'x.json'}"]))
+    assert not any(tmp_path.iterdir())
+
+
+def test_evaluate_scores_a_folder_of_samples_against_the_checkpoints_test_split(trained_run, tmp_path):
+    from mmt.generate import run as generate
+
+    generate(compose("mmt", "generate", [f"checkpoint={trained_run}", f"out_dir={tmp_path / 's'}", "render=false",
+                                         "prompt=" + str(_chorale()), "max_events=80"]))  # fmt: skip
+    result = run(
+        _cfg("evaluate", [f"checkpoint={trained_run}", f"samples_dir={tmp_path / 's'}", f"out={tmp_path / 'e.json'}"])
+    )
+    assert result["n_samples"] == 1 and result["samples"]["notes_per_s"]["n"] == 1 and result["n_truth"] >= 1
 
 
 def test_attention_analysis_writes_png_and_json(trained_run, tmp_path):
@@ -52,3 +62,9 @@ def test_attention_analysis_writes_png_and_json(trained_run, tmp_path):
     assert (tmp_path / "attention.png").stat().st_size > 0 and (tmp_path / "attention.json").is_file()
     gains = [g for g in result["beat_distance"]["gain"] if g is not None]
     assert gains and all(g > 0 for g in gains) and result["beat_distance"]["pairs"][0] > 0
+
+
+def _chorale():
+    from gm_common.corpus import list_collection
+
+    return list_collection("bach_chorales")[0]

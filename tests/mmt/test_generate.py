@@ -5,45 +5,93 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 import pytest
-from hydra import compose, initialize_config_dir
 
+from gm_common.checkpoint import load_checkpoint
+from gm_common.cli import compose
 from gm_common.corpus import list_collection
 from gm_common.errors import CheckpointError, ConfigError, InputFileError
 from gm_common.files import OutputExistsError
-from gm_common.notes import music_from_tracks, write_midi
-from mmt.generate import continuation_prompt, instrument_prompt, run
-from mmt.representation import TYPE_NOTE, Encoding
+from gm_common.notes import music_from_tracks, read_music, write_midi
+from gm_common.pretrained import save_safetensors
+from mmt.generate import run
+from mmt.pipeline import continuation_prompt, instrument_prompt
+from mmt.representation import TYPE_EOS, TYPE_NOTE, TYPE_SON, Encoding
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "mmt"
 ROOT = Path(__file__).resolve().parents[2]
 ENC = Encoding()
 
 
 def gen_cfg(overrides):
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return compose("generate", overrides=overrides)
+    return compose("mmt", "generate", overrides)
 
 
 def chorale() -> Path:
     return list_collection("bach_chorales")[0]
 
 
-def test_three_modes_write_all_files(trained_run, tmp_path):
-    common = [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "max_events=60", "render=true"]
-    run(gen_cfg(common + ["n_samples=2", "batch_size=2"]))
-    run(gen_cfg(common + ["instruments=[violin,viola,cello]"]))
-    run(gen_cfg(common + [f"prompt={chorale()}", "beats=4"]))
+@pytest.fixture(scope="module")
+def eager_model(trained_run, tmp_path_factory) -> Path:
+    """The tiny trained model with its type head biased to declare one instrument and then play notes until the
+    length limit: an untrained model may end a piece at once, and these tests need notes in every mode."""
+    ckpt = load_checkpoint(trained_run / "checkpoints" / "last.ckpt")
+    state = {k: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    state["net.head.bias"] = state["net.head.bias"].clone()
+    state["net.head.bias"][TYPE_EOS] -= 50.0
+    state["net.head.bias"][TYPE_SON] += 50.0
+    return save_safetensors(
+        tmp_path_factory.mktemp("eager") / "model.safetensors", state, ckpt["hyper_parameters"], half=False
+    )
+
+
+def _notes(mid: Path) -> list[tuple[int, int]]:
+    """(time in ticks at resolution 12, pitch) of every note of a MIDI file, sorted."""
+    music = read_music(mid, resolution=ENC.resolution)
+    return sorted((n.time, n.pitch) for t in music.tracks for n in t.notes)
+
+
+def test_each_mode_writes_its_files(eager_model, tmp_path):
+    common = [f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=60", "render=true"]
+    run(gen_cfg([*common, "n_samples=2", "batch_size=2"]))
+    run(gen_cfg([*common, "instruments=[violin,viola,cello]"]))
+    run(gen_cfg([*common, f"prompt={chorale()}", "beats=4"]))
     for stem in ("unconditional_0", "unconditional_1", "instrument_0", "continuation_0"):
-        assert (tmp_path / f"{stem}.csv").is_file(), stem
-        if (tmp_path / f"{stem}.mid").exists():  # an untrained model may emit no notes at all
-            for suffix in (".png", ".wav"):
-                assert (tmp_path / f"{stem}{suffix}").stat().st_size > 0
-    midi = pretty_midi.PrettyMIDI(str(tmp_path / "instrument_0.mid")) if (tmp_path / "instrument_0.mid").exists() else None
-    if midi is not None:
-        assert {i.program for i in midi.instruments} <= {40, 41, 42}  # one track per declared instrument
+        for suffix in (".csv", ".mid", ".png", ".wav"):
+            assert (tmp_path / f"{stem}{suffix}").stat().st_size > 0, f"{stem}{suffix}"
+    assert len(_notes(tmp_path / "unconditional_0.mid")) > 10
+
+
+def test_instrument_informed_output_uses_only_the_named_instruments(eager_model, tmp_path):
+    run(gen_cfg([f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=80", "render=false",
+                 "instruments=[violin,cello]", "seed=3"]))  # fmt: skip
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "instrument_0.mid"))
+    assert midi.instruments and sum(len(i.notes) for i in midi.instruments) > 10
+    assert {i.program for i in midi.instruments} <= {40, 42} and {i.name for i in midi.instruments} <= {
+        "violin",
+        "cello",
+    }
     table = (tmp_path / "instrument_0.csv").read_text().splitlines()
     assert table[0].startswith("type,beat,position,pitch,duration,instrument")
-    assert "violin" in table[2] and "viola" in table[3] and "cello" in table[4]
+    assert "violin" in table[2] and "cello" in table[3] and "start-of-notes" in table[4]
+
+
+def test_continuation_starts_with_the_prompt_before_beats(eager_model, tmp_path):
+    beats = 4
+    run(gen_cfg([f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=150", "render=false",
+                 f"prompt={chorale()}", f"beats={beats}"]))  # fmt: skip
+    prompt = continuation_prompt(chorale(), beats, ENC)
+    prompt_notes = prompt[prompt[:, 0] == TYPE_NOTE]
+    last_beat = int(prompt_notes[:, 1].max()) - 1  # generated notes never start before the prompt's last beat
+    assert 0 < last_beat < beats
+    # the event table begins with the prompt's rows, as they are
+    rows = np.loadtxt(tmp_path / "continuation_0.csv", delimiter=",", skiprows=1, usecols=range(6), dtype=np.int64)
+    assert np.array_equal(rows[: len(prompt)], prompt) and len(rows) > len(prompt)
+    # and the MIDI file holds the prompt's notes before that beat, then more
+    expected = sorted(
+        (int((b - 1) * 12 + p - 1), int(pitch - 1)) for _, b, p, pitch, _, _ in prompt_notes if b - 1 < last_beat
+    )
+    written = _notes(tmp_path / "continuation_0.mid")
+    assert expected and [n for n in written if n[0] < last_beat * 12] == expected
+    assert len(written) > len(prompt_notes)
 
 
 def test_never_overwrites_unless_asked(trained_run, tmp_path):
@@ -51,7 +99,7 @@ def test_never_overwrites_unless_asked(trained_run, tmp_path):
     run(gen_cfg(common))
     with pytest.raises(OutputExistsError):
         run(gen_cfg(common))
-    run(gen_cfg(common + ["overwrite=true"]))
+    run(gen_cfg([*common, "overwrite=true"]))
 
 
 def test_prompts():
@@ -73,34 +121,48 @@ def test_bad_inputs_give_one_clear_error_and_write_nothing(trained_run, tmp_path
     empty = tmp_path / "empty.mid"
     pretty_midi.PrettyMIDI().write(str(empty))
     with pytest.raises(InputFileError, match="no notes"):
-        run(gen_cfg(base + [f"prompt={empty}"]))
+        run(gen_cfg([*base, f"prompt={empty}"]))
     # only drums
     drums = write_midi(music_from_tracks([("d", 0, True, np.array([[0, 36, 12]]))], 12), tmp_path / "drums.mid")
     with pytest.raises(InputFileError):
-        run(gen_cfg(base + [f"prompt={drums}"]))
+        run(gen_cfg([*base, f"prompt={drums}"]))
     # a corrupt MIDI
     corrupt = tmp_path / "corrupt.mid"
     corrupt.write_bytes(b"MThd\x00\x00\x00\x06garbage" * 3)
     with pytest.raises(InputFileError, match="corrupt"):
-        run(gen_cfg(base + [f"prompt={corrupt}"]))
+        run(gen_cfg([*base, f"prompt={corrupt}"]))
     # an unknown instrument
     with pytest.raises(ConfigError, match="valid names: piano"):
-        run(gen_cfg(base + ["instruments=[violin,kazoo]"]))
-    # a missing checkpoint
+        run(gen_cfg([*base, "instruments=[violin,kazoo]"]))
+    # a missing checkpoint, and an unknown shipped model name
     with pytest.raises(CheckpointError, match="not found"):
         run(gen_cfg([f"checkpoint={tmp_path / 'nope.ckpt'}", f"out_dir={out}"]))
+    with pytest.raises(ConfigError, match="unknown pretrained model 'no_such_model'; shipped: "):
+        run(gen_cfg(["checkpoint=no_such_model", f"out_dir={out}"]))
     # a checkpoint of another size, or of another encoding
     with pytest.raises(CheckpointError, match="model size differs"):
-        run(gen_cfg(base + ["model=paper"]))
+        run(gen_cfg([*base, "model=paper"]))
     other = tmp_path / "enc.json"
     Encoding(max_beat=128).save(other)
     with pytest.raises(CheckpointError, match="max_beat"):
-        run(gen_cfg(base + [f"encoding={other}"]))
-    # not a checkpoint at all
+        run(gen_cfg([*base, f"encoding={other}"]))
+    # not a checkpoint at all, and a damaged shipped-model file
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
         run(gen_cfg([f"checkpoint={junk}", f"out_dir={out}"]))
+    damaged = tmp_path / "damaged" / "model.safetensors"
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(CheckpointError, match="damaged"):
+        run(gen_cfg([f"checkpoint={damaged}", f"out_dir={out}"]))
+    _assert_nothing_written(out)
+
+
+def test_list_models_prints_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(gen_cfg(["list_models=true", f"out_dir={out}"])) == []
+    assert capsys.readouterr().out.strip()
     _assert_nothing_written(out)
 
 

@@ -1,7 +1,8 @@
+import pytest
 import torch
 
 from mmt.data import IGNORE_INDEX
-from mmt.model import IncrementalDecoder, MMTTransformer, count_parameters, lr_lambda, sequence_loss
+from mmt.model import IncrementalDecoder, MMTLightning, MMTTransformer, count_parameters, sequence_loss
 from mmt.representation import Encoding
 
 ENC = Encoding()
@@ -47,6 +48,17 @@ def test_attention_maps_are_causal_and_match_forward():
     assert len(maps) == 2 and maps[0].shape == (1, 2, 12, 12)
     assert torch.allclose(maps[0].sum(-1), torch.ones(1, 2, 12), atol=1e-5)
     assert (maps[0].triu(1) == 0).all()
+    # the maps are those of the forward pass: the layers run on them give forward's logits
+    h = net._embed(x, 0)
+    for block in net.blocks:
+        h, _ = block.attention_weights(h)
+    assert torch.allclose(net.head(net.norm(h)), net(x), atol=1e-5)
+    # and each layer's map is its queries' softmax over the keys
+    q, k, _ = net.blocks[0]._qkv(net._embed(x, 0))
+    scores = (q @ k.transpose(-1, -2) / (net.dim // net.heads) ** 0.5).masked_fill(
+        torch.ones(12, 12).triu(1).bool(), float("-inf")
+    )
+    assert torch.allclose(maps[0], scores.softmax(-1), atol=1e-6)
 
 
 def test_loss_ignores_padding_rows():
@@ -62,5 +74,12 @@ def test_loss_ignores_padding_rows():
 
 
 def test_schedule_warmup_then_linear_decay():
-    f = lr_lambda(10, 110, 0.1)
-    assert f(0) == 0.1 and abs(f(9) - 1.0) < 1e-9 and abs(f(60) - 0.55) < 1e-9 and f(500) == 0.1
+    """The paper's schedule through gm_common.schedules: warm-up, linear decay to final_lr_ratio, then flat."""
+    optim = {"lr": 1.0, "warmup_steps": 10, "decay_end_steps": 110, "final_lr_ratio": 0.1}
+    module = MMTLightning(
+        model={"dim": 32, "depth": 1, "heads": 2, "max_seq_len": 8}, encoding=ENC.to_dict(), optim=optim
+    )
+    schedule = module.configure_optimizers()["lr_scheduler"]["scheduler"]
+    f = schedule.lr_lambdas[0]
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0) and f(60) == pytest.approx(0.55)
+    assert f(110) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)

@@ -92,8 +92,10 @@ def test_decode_encode_are_inverse_on_quantised_notes(rows):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 127), st.integers(1, 400)), min_size=1, max_size=40),
-       st.sampled_from([0, 24, 40, 41, 42, 52, 73]))
+@given(
+    st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 127), st.integers(1, 400)), min_size=1, max_size=40),
+    st.sampled_from([0, 24, 40, 41, 42, 52, 73]),
+)
 def test_encode_decode_encode_is_stable(rows, program):
     music = music_from_tracks([("x", program, False, np.array(rows))], 12)
     codes = encode(music, ENC)

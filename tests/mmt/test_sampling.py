@@ -43,7 +43,11 @@ def test_rules_hold_for_every_row_of_a_batch(net, top_p):
 
 
 def test_instrument_prompt_is_kept_and_followed(net):
-    prompt = torch.tensor([[0] * 6, [1, 0, 0, 0, 0, 25], [1, 0, 0, 0, 0, 27], [2, 0, 0, 0, 0, 0]]).unsqueeze(0).repeat(3, 1, 1)
+    prompt = (
+        torch.tensor([[0] * 6, [1, 0, 0, 0, 0, 25], [1, 0, 0, 0, 0, 27], [2, 0, 0, 0, 0, 0]])
+        .unsqueeze(0)
+        .repeat(3, 1, 1)
+    )
     out = generate(net, prompt, 80, generator=torch.Generator().manual_seed(1))
     assert torch.equal(out[:, :4], prompt)
     for seq in trim(out):

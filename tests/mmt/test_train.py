@@ -1,15 +1,20 @@
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from hydra.errors import ConfigCompositionException
 
 from gm_common.checkpoint import load_checkpoint
-from mmt.model import load_model
+from gm_common.errors import CheckpointError, ConfigError
+from mmt.model import MMTLightning, load_model
 from mmt.representation import Encoding
+from mmt.train import run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,22 +32,89 @@ def test_trained_run_layout(trained_run):
     assert net.dim == 32 and enc == Encoding()
 
 
-def test_resume_from_last(tmp_path, tiny_train_cfg):
-    from mmt.train import train
+def _record_restored_state(monkeypatch) -> dict:
+    """Make the next run record, as training starts, the state it resumed from (a fresh run: step 0, no moments)."""
+    seen: dict = {}
 
-    train(tiny_train_cfg(tmp_path, steps=1))  # stops mid-epoch
-    assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 1
-    train(tiny_train_cfg(tmp_path, steps=4, extra=["ckpt_path=last"]))
-    # continued from step 1 (Lightning restarts a mid-epoch resume at the next epoch boundary)
-    assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] >= 3
+    def on_train_start(self: MMTLightning) -> None:
+        optimizer, scheduler = self.optimizers().optimizer, self.lr_schedulers()
+        first = next(iter(self.parameters()))
+        state = optimizer.state.get(first, {})
+        seen.update(
+            global_step=self.global_step,
+            scheduler_step=scheduler.last_epoch,
+            lr=optimizer.param_groups[0]["lr"],
+            adam_step=float(state["step"]) if state else 0.0,
+            exp_avg=state["exp_avg"].clone() if state else None,
+        )
+
+    monkeypatch.setattr(MMTLightning, "on_train_start", on_train_start, raising=False)
+    return seen
+
+
+def _assert_resumed_from(seen: dict, ckpt: dict) -> None:
+    """The run started from ``ckpt``'s step, optimizer moments and schedule position."""
+    step = ckpt["global_step"]
+    saved = ckpt["optimizer_states"][0]
+    assert seen["global_step"] == step > 0
+    assert seen["scheduler_step"] == ckpt["lr_schedulers"][0]["last_epoch"] == step
+    assert seen["lr"] == pytest.approx(saved["param_groups"][0]["lr"])
+    assert seen["adam_step"] == float(saved["state"][0]["step"]) == step
+    assert torch.equal(seen["exp_avg"], saved["state"][0]["exp_avg"]) and seen["exp_avg"].abs().sum() > 0
+
+
+def test_resume_restores_step_optimizer_and_schedule(tmp_path, tiny_train_cfg, monkeypatch):
+    run(tiny_train_cfg(tmp_path, steps=2))  # stops mid-epoch
+    stopped = load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
+    seen = _record_restored_state(monkeypatch)
+    run(tiny_train_cfg(tmp_path, steps=4, extra=["ckpt_path=last"]))
+    _assert_resumed_from(seen, stopped)
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] > stopped["global_step"]
+    # the same command without a checkpoint starts fresh: what the assertions above rule out
+    fresh = _record_restored_state(monkeypatch)
+    run(tiny_train_cfg(tmp_path / "fresh", steps=1))
+    assert fresh["global_step"] == 0 and fresh["exp_avg"] is None
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill(tmp_path, trained_run, tiny_cli_overrides, tiny_train_cfg, monkeypatch):
+    # trained_run has filled the data cache; the run is killed once it has saved a last.ckpt past step 3
+    run_dir = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "mmt.train", *tiny_cli_overrides(run_dir, 1000)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + 240
+        while not (last.is_file() and load_checkpoint(last)["global_step"] > 3):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended or saved nothing in time"
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    killed = load_checkpoint(last)
+    seen = _record_restored_state(monkeypatch)
+    run(tiny_train_cfg(run_dir, steps=killed["global_step"] + 2, extra=["ckpt_path=last"]))
+    _assert_resumed_from(seen, killed)
+
+
+def test_resume_without_a_checkpoint_names_the_folder(tmp_path, tiny_train_cfg):
+    with pytest.raises(CheckpointError, match=str(tmp_path / "checkpoints")):
+        run(tiny_train_cfg(tmp_path, extra=["ckpt_path=last"]))
+    assert not (tmp_path / "checkpoints").exists()
 
 
 def test_ddp_two_cpu_processes(tmp_path, trained_run, tiny_cli_overrides):
     # trained_run has filled the data cache, so both ranks only read it
     run_dir = tmp_path / "ddp"
     overrides = [o for o in tiny_cli_overrides(run_dir, 2) if not o.lstrip("+").startswith("trainer.")]
-    cmd = [sys.executable, "-m", "mmt.train", "trainer=ddp_cpu", "trainer.max_steps=2", "trainer.check_val_every_n_epoch=1",
-           "+trainer.enable_model_summary=false", *overrides]  # fmt: skip
+    trainer = [
+        "trainer=ddp_cpu",
+        "trainer.max_steps=2",
+        "trainer.check_val_every_n_epoch=1",
+        "+trainer.enable_model_summary=false",
+    ]
+    cmd = [sys.executable, "-m", "mmt.train", *trainer, *overrides]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -62,18 +134,20 @@ def test_ddp_two_cpu_processes(tmp_path, trained_run, tiny_cli_overrides):
     assert torch.distributed.is_available()
 
 
-@pytest.mark.parametrize("bad", ["data.max_beat=512"])
-def test_bad_config_is_a_clear_error(tmp_path, tiny_train_cfg, bad):
-    from gm_common.errors import ConfigError
-    from mmt.train import train
+@pytest.mark.parametrize(("bad", "match"), [("data.max_beat=512", "max_beat"), ("+model.dimension=64", "dimension")])
+def test_bad_config_is_a_clear_error(tmp_path, tiny_train_cfg, bad, match):
+    with pytest.raises(ConfigError, match=match):
+        run(tiny_train_cfg(tmp_path, extra=[bad]))
 
-    with pytest.raises(ConfigError, match="max_beat"):
-        train(tiny_train_cfg(tmp_path, extra=[bad]))
+
+def test_a_misspelt_key_does_not_compose(tmp_path, tiny_train_cfg):
+    with pytest.raises(ConfigCompositionException, match="dimm"):
+        tiny_train_cfg(tmp_path, extra=["model.dimm=64"])
 
 
 def test_dataloader_workers_are_configurable(tmp_path, tiny_train_cfg):
-    from mmt.train import train
-
-    cfg = tiny_train_cfg(tmp_path, steps=2, extra=["data.num_workers=1", "data.persistent_workers=true", "data.pin_memory=false"])
-    train(cfg)
+    cfg = tiny_train_cfg(
+        tmp_path, steps=2, extra=["data.num_workers=1", "data.persistent_workers=true", "data.pin_memory=false"]
+    )
+    run(cfg)
     assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 2

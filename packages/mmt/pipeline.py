@@ -1,0 +1,175 @@
+"""The Python API: a trained MMT (a shipped model by name, or a user's checkpoint by path) and its three modes.
+
+    from mmt.pipeline import MMT
+
+    mmt = MMT.from_pretrained("chorales_quartets")
+    songs = mmt.generate(n_samples=2)                               # unconditional
+    songs = mmt.generate(instruments=["violin", "viola", "cello"])  # instrument-informed
+    songs = mmt.generate(prompt="piece.mxl", beats=4)               # continuation of the first 4 beats
+
+``generate`` returns ``muspy.Music`` objects and writes nothing (``python -m mmt.generate`` is the command line
+that writes files). Shipped models live in :data:`PRETRAINED` (``<name>/model.safetensors`` + ``card.json``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import muspy
+import numpy as np
+import torch
+
+from gm_common.corpus import Piece
+from gm_common.errors import ConfigError, InputFileError
+from gm_common.notes import read_music
+from gm_common.pretrained import list_pretrained, resolve
+from mmt.data import assign_programs
+from mmt.model import MMTTransformer, load_model
+from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
+from mmt.sampling import SamplingConfig, generate, trim
+
+PRETRAINED = Path(__file__).parent / "pretrained"
+DEFAULT_MODEL = "chorales_quartets"
+
+
+def card_line(card: dict) -> str:
+    """One line describing a shipped model: its card's ``summary``, else its architecture and data."""
+    if "summary" in card:
+        return str(card["summary"])
+    return ", ".join(f"{key} {card[key]}" for key in ("architecture", "data") if key in card)
+
+
+def list_models(root: Path = PRETRAINED) -> dict[str, str]:
+    """The shipped models under ``root``: name -> one line from its card."""
+    return {name: card_line(card) for name, card in list_pretrained(root).items()}
+
+
+def print_models(root: Path = PRETRAINED) -> None:
+    """Print the shipped models, one per line (``list_models=true`` of the entry points)."""
+    models = list_models(root)
+    if not models:
+        print(f"no shipped models in {root}")
+    for name, line in models.items():
+        print(f"{name}: {line}")
+
+
+# -- prompts of the three modes ------------------------------------------------------------------
+def unconditional_prompt() -> np.ndarray:
+    """The prompt of unconditional generation: one start-of-song row."""
+    prompt = np.zeros((1, 6), dtype=np.int64)
+    prompt[0, 0] = TYPE_SOS
+    return prompt
+
+
+def instrument_prompt(names: list[str], encoding: Encoding) -> np.ndarray:
+    """Start-of-song, one row per named instrument (validated), start-of-notes."""
+    if not names:
+        raise ConfigError(
+            f"instrument-informed mode needs at least one instrument; valid: {', '.join(encoding.instruments)}"
+        )
+    codes = [encoding.instrument_code(str(n)) for n in names]
+    return codes_from_notes(np.zeros((0, 5), dtype=np.int64), instruments=np.array(codes))[:-1]  # without end-of-song
+
+
+def prompt_notes(prompt: str | Path | muspy.Music, encoding: Encoding) -> np.ndarray:
+    """Encoded notes of a MIDI/MusicXML file (parts mapped to programs as in training) or of a ``muspy.Music``."""
+    if isinstance(prompt, muspy.Music):
+        where, music = Path("<prompt music>"), prompt
+    else:
+        where = Path(prompt)
+        music = assign_programs(Piece(where.name, read_music(where, resolution=encoding.resolution))).music
+    notes = extract_notes(music, encoding)
+    if len(notes) == 0:
+        raise InputFileError(
+            where, "file contains no notes that the encoding can represent (drums or dropped programs only?)"
+        )
+    return notes
+
+
+def continuation_prompt(prompt: str | Path | muspy.Music, beats: int, encoding: Encoding) -> np.ndarray:
+    """All rows of a piece before beat ``beats``: its instruments, start-of-notes, the notes so far."""
+    notes = prompt_notes(prompt, encoding)
+    return codes_from_notes(notes[notes[:, 0] < beats], instruments=np.unique(notes[:, 4]))[:-1]
+
+
+def mode_of(instruments: list[str] | None, prompt: object | None) -> str:
+    """The mode that the arguments ask for: ``continuation`` (a prompt), ``instrument`` or ``unconditional``."""
+    return "continuation" if prompt is not None else "instrument" if instruments else "unconditional"
+
+
+class MMT:
+    """A trained Multitrack Music Transformer ready to generate: network, encoding and training hyper-parameters."""
+
+    def __init__(self, net: MMTTransformer, encoding: Encoding, hyper_parameters: dict, source: Path):
+        self.net, self.encoding, self.hyper_parameters, self.source = net, encoding, hyper_parameters, source
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path = DEFAULT_MODEL,
+        root: Path = PRETRAINED,
+        device: str = "cpu",
+        encoding: Encoding | None = None,
+        model: dict | None = None,
+    ) -> MMT:
+        """A shipped model by name (``root/<name>/model.safetensors``), or a checkpoint file or run folder by path.
+
+        An unknown name is a ``ConfigError`` listing the shipped names; a damaged file a ``CheckpointError``.
+        ``encoding`` / ``model`` (sizes), when given, must match the checkpoint's."""
+        path = resolve(Path(root), name_or_path)
+        net, ck_encoding, hp = load_model(path, encoding=encoding, model_cfg=model)
+        return cls(net.to(device), ck_encoding, hp, path)
+
+    @property
+    def device(self) -> torch.device:
+        """The device the network is on."""
+        return self.net.head.weight.device
+
+    def prompt(self, instruments: list[str] | None = None, prompt: str | Path | muspy.Music | None = None,
+               beats: int = 4) -> np.ndarray:  # fmt: skip
+        """The prompt codes of the mode the arguments ask for (see :func:`mode_of`), every input checked."""
+        mode = mode_of(instruments, prompt)
+        if mode == "continuation":
+            return continuation_prompt(prompt, beats, self.encoding)
+        if mode == "instrument":
+            return instrument_prompt(list(instruments), self.encoding)
+        return unconditional_prompt()
+
+    def sample(self, prompt: np.ndarray, n_samples: int = 1, sampling: SamplingConfig | None = None, seed: int = 0,
+               max_events: int | None = None, batch_size: int = 8) -> list[np.ndarray]:  # fmt: skip
+        """``n_samples`` code sequences (each up to its end-of-song) continuing ``prompt``, ``batch_size`` at a
+        time, drawn from a generator seeded with ``seed``; ``max_events`` rows in all (default: the model's)."""
+        if len(prompt) >= self.net.max_seq_len:
+            raise ConfigError(f"the prompt has {len(prompt)} events, more than the model's {self.net.max_seq_len}")
+        generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        out: list[np.ndarray] = []
+        while len(out) < n_samples:
+            b = min(batch_size, n_samples - len(out))
+            batch = torch.as_tensor(prompt, dtype=torch.long).unsqueeze(0).expand(b, -1, -1).contiguous()
+            codes = generate(self.net, batch, max_events, sampling, generator=generator)
+            out += [seq.cpu().numpy() for seq in trim(codes)]
+        return out
+
+    def decode(self, codes: np.ndarray) -> muspy.Music:
+        """A code sequence as multitrack music (one track per instrument)."""
+        return decode(codes, self.encoding)
+
+    def generate(
+        self,
+        n_samples: int = 1,
+        instruments: list[str] | None = None,
+        prompt: str | Path | muspy.Music | None = None,
+        beats: int = 4,
+        seed: int = 0,
+        max_events: int | None = None,
+        temperature: float = 1.0,
+        filter_threshold: float = 0.9,
+        top_p: float = 1.0,
+        only_declared_instruments: bool = True,
+        batch_size: int = 8,
+    ) -> list[muspy.Music]:
+        """Generate ``n_samples`` pieces: unconditionally (no arguments), with the named ``instruments``, or
+        continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``)."""
+        codes = self.prompt(instruments, prompt, beats)
+        sampling = SamplingConfig(temperature, filter_threshold, top_p, only_declared_instruments)
+        return [self.decode(c) for c in self.sample(codes, n_samples, sampling, seed, max_events, batch_size)]

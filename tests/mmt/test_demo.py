@@ -1,0 +1,23 @@
+"""``python -m mmt.demo`` with tiny settings: a sample in each mode, from a given model or one it trains."""
+
+from gm_common.cli import compose
+from mmt.demo import run
+
+
+def test_demo_samples_each_mode(trained_run, tmp_path, capsys):
+    written = run(compose("mmt", "demo", [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "max_events=40"]))
+    assert len(written) == 3 and all("csv" in files for files in written)
+    samples = tmp_path / "samples"
+    assert {p.stem for p in samples.glob("*.csv")} == {"unconditional_0", "instrument_0", "continuation_0"}
+    assert (samples / "continuation_0.mid").is_file()  # the chorale's first beats at least
+    assert "mmt demo done" in capsys.readouterr().out
+
+
+def test_demo_trains_its_own_model_once(tiny_cli_overrides, tmp_path, capsys):
+    cfg = compose("mmt", "demo", ["train=true", f"out_dir={tmp_path}", "max_events=30"])
+    cfg.train_overrides = [o for o in tiny_cli_overrides(tmp_path, 2) if not o.startswith("run_dir=")]
+    run(cfg)
+    assert (tmp_path / "model" / "checkpoints" / "last.ckpt").is_file()
+    assert "training a tiny MMT" in capsys.readouterr().out
+    run(cfg)
+    assert "reusing the demo model" in capsys.readouterr().out

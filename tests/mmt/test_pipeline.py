@@ -1,0 +1,97 @@
+"""The Python API (``mmt.pipeline.MMT``) on a model shipped into a temporary root (as scripts/pretrained.py does)."""
+
+import shutil
+
+import muspy
+import pytest
+import torch
+
+from gm_common.checkpoint import load_checkpoint
+from gm_common.errors import CheckpointError, ConfigError
+from gm_common.pretrained import export_checkpoint, write_card
+from mmt.model import MMTTransformer
+from mmt.pipeline import MMT, list_models, print_models
+from mmt.representation import Encoding
+
+ENC = Encoding()
+SHIPPED = "tiny_test"  # the name conftest.pretrained_root ships the trained run under
+
+
+def test_from_pretrained_by_name_loads_the_shipped_weights(pretrained_root, trained_run):
+    mmt = MMT.from_pretrained(SHIPPED, root=pretrained_root, device="cpu")
+    ckpt = load_checkpoint(trained_run / "checkpoints" / "last.ckpt")
+    for key, value in mmt.net.state_dict().items():  # fp16 on disk
+        assert torch.allclose(value, ckpt["state_dict"][f"net.{key}"], atol=1e-3, rtol=1e-3), key
+    assert mmt.encoding == ENC and mmt.net.dim == 32 and not mmt.net.training
+    assert mmt.source == pretrained_root / SHIPPED / "model.safetensors"
+
+
+def test_generate_three_modes_returns_music_and_writes_nothing(pretrained_root, tmp_path, monkeypatch):
+    from gm_common.corpus import list_collection
+
+    monkeypatch.chdir(tmp_path)
+    mmt = MMT.from_pretrained(SHIPPED, root=pretrained_root)
+    chorale = list_collection("bach_chorales")[0]
+    unconditional = mmt.generate(n_samples=3, max_events=40, batch_size=2)
+    informed = mmt.generate(instruments=["violin", "viola"], max_events=40)
+    continued = mmt.generate(prompt=chorale, beats=4, max_events=120)
+    assert len(unconditional) == 3 and all(isinstance(m, muspy.Music) for m in unconditional + informed + continued)
+    assert {t.name for t in informed[0].tracks} <= {"violin", "viola"}
+    assert sum(len(t.notes) for t in continued[0].tracks) > 0  # at least the prompt's notes
+    # a muspy.Music works as a prompt too
+    again = mmt.generate(prompt=continued[0], beats=4, max_events=120)
+    assert sum(len(t.notes) for t in again[0].tracks) > 0
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_seed_fixes_the_samples(pretrained_root):
+    mmt = MMT.from_pretrained(SHIPPED, root=pretrained_root)
+    a, b = (mmt.sample(mmt.prompt(), 2, seed=5, max_events=50) for _ in range(2))
+    c = mmt.sample(mmt.prompt(), 2, seed=6, max_events=50)
+    assert all((x == y).all() for x, y in zip(a, b))
+    assert any(x.shape != z.shape or (x != z).any() for x, z in zip(a, c))
+
+
+def test_unknown_name_lists_the_shipped_ones(pretrained_root):
+    with pytest.raises(ConfigError, match=f"unknown pretrained model 'nope'; shipped: {SHIPPED}"):
+        MMT.from_pretrained("nope", root=pretrained_root)
+
+
+def test_damaged_file_is_a_checkpoint_error(pretrained_root, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(pretrained_root, root)
+    weights = root / SHIPPED / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="damaged"):
+        MMT.from_pretrained(SHIPPED, root=root)
+
+
+def test_list_models_shows_each_card(pretrained_root, capsys):
+    assert list_models(pretrained_root) == {SHIPPED: "a tiny MMT trained for 3 steps on 12 chorales (tests)"}
+    print_models(pretrained_root)
+    assert capsys.readouterr().out == f"{SHIPPED}: a tiny MMT trained for 3 steps on 12 chorales (tests)\n"
+
+
+def test_a_checkpoint_of_commit_bac9ecd_ships_and_loads(tmp_path):
+    """The layout the shipped model's training run saves (MMTLightning of commit bac9ecd), exported as
+    scripts/pretrained.py does: ``export_checkpoint(ckpt, out, prefix="net.")``."""
+    model = {"name": "tiny", "dim": 32, "depth": 2, "heads": 2, "ff_mult": 4, "dropout": 0.1, "max_seq_len": 64,
+             "attn_dropout": 0.0}  # fmt: skip
+    data = {"_target_": "mmt.data.MMTDataModule", "collections": ["bach_chorales", "string_quartets"], "folder": None,
+            "limit": None, "max_beat": 256, "max_seq_len": 512, "batch_size": 8, "num_workers": 0, "pin_memory": "auto",
+            "persistent_workers": True, "seed": 0, "cache_dir": None, "min_notes": 50}  # fmt: skip
+    optim = {"lr": 1e-3, "warmup_steps": 100, "decay_end_steps": 2400, "final_lr_ratio": 0.1}
+    torch.manual_seed(0)
+    net = MMTTransformer(ENC.vocab_sizes, **{k: v for k, v in model.items() if k != "name"})
+    ckpt = {"hyper_parameters": {"model": model, "encoding": ENC.to_dict(), "optim": optim, "data": data},
+            "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}, "global_step": 2400}  # fmt: skip
+    torch.save(ckpt, tmp_path / "last.ckpt")
+    export_checkpoint(
+        tmp_path / "last.ckpt", tmp_path / "root" / "chorales_quartets" / "model.safetensors", prefix="net."
+    )
+    write_card(tmp_path / "root" / "chorales_quartets", {"summary": "test"})
+    mmt = MMT.from_pretrained(root=tmp_path / "root")  # the default name
+    x = torch.zeros(1, 5, 6, dtype=torch.long)
+    assert torch.allclose(mmt.net(x), net.eval()(x), atol=1e-2)
+    assert mmt.hyper_parameters["data"] == data and mmt.encoding == ENC
+    assert mmt.generate(max_events=30)[0].resolution == ENC.resolution
