@@ -31,18 +31,39 @@ from arranger.baselines import BASELINES  # noqa: E402
 from arranger.evaluate import format_table  # noqa: E402
 
 PAPER = {  # accuracy %, Bach / string quartets (REFERENCE.md section 2)
-    "zone": (73.14, 58.85), "mlp": (81.63, 29.85), "lstm": (93.02, 67.43), "transformer_dec": (91.51, 57.03),
-    "bilstm": (97.13, 74.38), "transformer_enc": (96.81, 58.86), "closest_pitch_mono": (68.87, 50.69),
-    "bilstm_entry": (97.39, 71.51), "lstm_duration": (96.17, 66.96),
+    "zone": (73.14, 58.85),
+    "mlp": (81.63, 29.85),
+    "lstm": (93.02, 67.43),
+    "transformer_dec": (91.51, 57.03),
+    "bilstm": (97.13, 74.38),
+    "transformer_enc": (96.81, 58.86),
+    "closest_pitch_mono": (68.87, 50.69),
+    "bilstm_entry": (97.39, 71.51),
+    "lstm_duration": (96.17, 66.96),
 }
-ALL_MODELS = ["most_common", "zone", "zone_oracle", "closest_pitch", "closest_pitch_mono", "lstm", "bilstm",
-              "lstm_duration", "bilstm_entry", "transformer_dec", "transformer_enc", "mlp"]
+ALL_MODELS = [
+    "most_common",
+    "zone",
+    "zone_oracle",
+    "closest_pitch",
+    "closest_pitch_mono",
+    "lstm",
+    "bilstm",
+    "lstm_duration",
+    "bilstm_entry",
+    "transformer_dec",
+    "transformer_enc",
+    "mlp",
+]
 # per-model choices on top of cpu30 (made on the Bach validation split): Transformers at the paper's lr 1e-3
 # (else cpu30's 2e-3); BiLSTM: dropout 0.5, a moving average of the weights (decay 0.999) validated and
 # shipped, the checkpoint picked by validation accuracy (its best 97.14 % vs 96.92 % for dropout 0.3 +
 # weight decay 0.05 with the same average, and 96.94 % for the plain dropout-0.3 recipe)
-EXTRA = {"transformer_dec": ["train.lr=1e-3"], "transformer_enc": ["train.lr=1e-3"],
-         "bilstm": ["model.dropout=0.5", "train.ema=0.999", "train.monitor=val/acc"]}
+EXTRA = {
+    "transformer_dec": ["train.lr=1e-3"],
+    "transformer_enc": ["train.lr=1e-3"],
+    "bilstm": ["model.dropout=0.5", "train.ema=0.999", "train.monitor=val/acc"],
+}
 NOTE = "trained and measured with 1 CPU thread per run on a 2-core machine shared with other training jobs"
 
 
@@ -51,12 +72,25 @@ def run_one(dataset: str, model: str, minutes: float, patience: int, runs_root: 
     if (run_dir / "test_metrics.json").is_file():
         print(f"[skip] {dataset}/{model}: already done", flush=True)
         return
-    cmd = [sys.executable, "-m", "arranger.train", f"model={model}", f"data={dataset}", f"run_dir={run_dir}",
-           "trainer.progress_refresh_rate=200"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "arranger.train",
+        f"model={model}",
+        f"data={dataset}",
+        f"run_dir={run_dir}",
+        "trainer.progress_refresh_rate=200",
+    ]
     if model not in BASELINES:
         hh, mm = divmod(int(minutes) - 1, 60)
-        cmd += ["experiment=cpu30", f"trainer.max_time=00:{hh:02d}:{mm:02d}:00", f"train.schedule.total_minutes={minutes - 3}",
-                f"train.patience={patience}", "ckpt_path=last", *EXTRA.get(model, [])]
+        cmd += [
+            "experiment=cpu30",
+            f"trainer.max_time=00:{hh:02d}:{mm:02d}:00",
+            f"train.schedule.total_minutes={minutes - 3}",
+            f"train.patience={patience}",
+            "ckpt_path=auto",
+            *EXTRA.get(model, []),
+        ]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     t0 = time.time()
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -73,8 +107,14 @@ def collect(datasets: list[str], runs_root: Path) -> dict:
             csv = f.parent / "logs" / "metrics.csv"
             if csv.is_file():
                 lines = csv.read_text().splitlines()
-                r["train_steps"] = max((int(row.split(",")[lines[0].split(",").index("step")]) for row in lines[1:] if row), default=0)
-            r["train_minutes"] = round((f.stat().st_mtime - (f.parent / "checkpoints" / "config.yaml").stat().st_mtime) / 60, 1) if (f.parent / "checkpoints" / "config.yaml").is_file() else None
+                r["train_steps"] = max(
+                    (int(row.split(",")[lines[0].split(",").index("step")]) for row in lines[1:] if row), default=0
+                )
+            r["train_minutes"] = (
+                round((f.stat().st_mtime - (f.parent / "checkpoints" / "config.yaml").stat().st_mtime) / 60, 1)
+                if (f.parent / "checkpoints" / "config.yaml").is_file()
+                else None
+            )
             results.setdefault(r["model"], {})[r["dataset"]] = r
     return results
 
@@ -83,8 +123,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", nargs="+", default=["bach", "quartets"])
     ap.add_argument("--models", nargs="+", default=ALL_MODELS)
-    ap.add_argument("--minutes", type=int, default=30, help="training time budget per learned model (training stops a minute earlier)")
-    ap.add_argument("--patience", default="null", help="early-stopping patience in validations (null: none, the cosine schedule anneals)")
+    ap.add_argument(
+        "--minutes",
+        type=int,
+        default=30,
+        help="training time budget per learned model (training stops a minute earlier)",
+    )
+    ap.add_argument(
+        "--patience",
+        default="null",
+        help="early-stopping patience in validations (null: none, the cosine schedule anneals)",
+    )
     ap.add_argument("--parallel", type=int, default=2, help="runs at once (each on one CPU thread)")
     ap.add_argument("--runs-root", default=str(ROOT / "outputs/arranger/runs"))
     ap.add_argument("--collect", action="store_true", help="only collect finished runs")
@@ -93,12 +142,20 @@ def main() -> None:
     if not args.collect:
         jobs = [(d, m) for d in args.datasets for m in args.models]
         with ThreadPoolExecutor(args.parallel) as pool:
-            list(pool.map(lambda j: run_one(j[0], j[1], args.minutes, args.patience, runs_root, runs_root / "_logs"), jobs))
+            list(
+                pool.map(
+                    lambda j: run_one(j[0], j[1], args.minutes, args.patience, runs_root, runs_root / "_logs"), jobs
+                )
+            )
     results = collect(args.datasets, runs_root)
     print(format_table(results, args.datasets))
     print("\ntraining minutes (wall clock, incl. the final test) / optimizer steps:")
     for m, per in sorted(results.items()):
-        cells = [f"{d} {per[d].get('train_minutes')} min / {per[d].get('train_steps', '-')} steps" for d in args.datasets if d in per]
+        cells = [
+            f"{d} {per[d].get('train_minutes')} min / {per[d].get('train_steps', '-')} steps"
+            for d in args.datasets
+            if d in per
+        ]
         print(f"  {m:<20}" + "   ".join(cells))
     print(f"\n({NOTE})\npaper (accuracy %, Bach / quartets):")
     for m, (b, q) in PAPER.items():
@@ -108,9 +165,23 @@ def main() -> None:
     out = ROOT / "benchmarks/results/arranger_accuracy.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     slim = {m: {d: {k: v for k, v in r.items() if k != "data"} for d, r in per.items()} for m, per in results.items()}
-    data = {d: next((r["data"] for per in results.values() for dd, r in per.items() if dd == d and "data" in r), None) for d in args.datasets}
-    out.write_text(json.dumps({"results": slim, "datasets": data, "paper": PAPER, "minutes_budget": args.minutes,
-                               "threads": 1, "note": NOTE}, indent=2))
+    data = {
+        d: next((r["data"] for per in results.values() for dd, r in per.items() if dd == d and "data" in r), None)
+        for d in args.datasets
+    }
+    out.write_text(
+        json.dumps(
+            {
+                "results": slim,
+                "datasets": data,
+                "paper": PAPER,
+                "minutes_budget": args.minutes,
+                "threads": 1,
+                "note": NOTE,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {out}")
 
 

@@ -51,7 +51,9 @@ def make_arranger(name: str, dataset: dict, examples) -> Arranger:
     if name in PAPER_SIZES:
         cfg = {"kind": KIND.get(name, name), "name": name, "dropout": 0.2, **PAPER_SIZES[name]}
         return Arranger(cfg, dataset, net=build_net(cfg, len(dataset["labels"])))
-    return Arranger({"kind": name, "name": name}, dataset, baseline=Baseline(name, len(dataset["labels"])).fit(examples))
+    return Arranger(
+        {"kind": name, "name": name}, dataset, baseline=Baseline(name, len(dataset["labels"])).fit(examples)
+    )
 
 
 def stream_latency(arranger: Arranger, notes: np.ndarray, warmup: int = 50) -> dict:
@@ -71,17 +73,37 @@ def stream_latency(arranger: Arranger, notes: np.ndarray, warmup: int = 50) -> d
     finally:
         gc.enable()
     ms = lat * 1e3
-    return {"notes": len(notes), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max()), "mean_ms": float(ms.mean()),
-            # CPU time of the stepping thread: the latency without preemption by other processes
-            "cpu_p50_ms": float(np.percentile(cpu * 1e3, 50)), "cpu_p99_ms": float(np.percentile(cpu * 1e3, 99))}
+    return {
+        "notes": len(notes),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "mean_ms": float(ms.mean()),
+        # CPU time of the stepping thread: the latency without preemption by other processes
+        "cpu_p50_ms": float(np.percentile(cpu * 1e3, 50)),
+        "cpu_p99_ms": float(np.percentile(cpu * 1e3, 99)),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--models", nargs="+", default=["most_common", "zone", "closest_pitch", "closest_pitch_mono", "mlp", "lstm",
-                                                     "lstm_duration", "transformer_dec", "bilstm", "transformer_enc"])
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=[
+            "most_common",
+            "zone",
+            "closest_pitch",
+            "closest_pitch_mono",
+            "mlp",
+            "lstm",
+            "lstm_duration",
+            "transformer_dec",
+            "bilstm",
+            "transformer_enc",
+        ],
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     spec = get_spec("bach")
@@ -97,15 +119,25 @@ def main() -> None:
     import os
 
     streams = {}
-    for name, label in (("lstm", "lstm (3x128, online)"), ("transformer_dec", "transformer_dec (3 layers, d 128, key/value cache)")):
+    for name, label in (
+        ("lstm", "lstm (3x128, online)"),
+        ("transformer_dec", "transformer_dec (3 layers, d 128, key/value cache)"),
+    ):
         arr = make_arranger(name, dataset, splits["train"])
-        res = streams[name] = {"model": label, "trained_checkpoint": (ROOT / f"outputs/arranger/runs/bach_{name}/checkpoints/best.ckpt").is_file(),
-                               "chorale": stream_latency(arr, longest), "long_10k": stream_latency(arr, long_piece)}
+        res = streams[name] = {
+            "model": label,
+            "trained_checkpoint": (ROOT / f"outputs/arranger/runs/bach_{name}/checkpoints/best.ckpt").is_file(),
+            "chorale": stream_latency(arr, longest),
+            "long_10k": stream_latency(arr, long_piece),
+        }
         print(f"streaming {name} (threads={args.threads}):")
         for key in ("chorale", "long_10k"):
             s = res[key]
-            print(f"  {key:<8} {s['notes']:>6} notes  p50 {s['p50_ms']:.3f} ms  p99 {s['p99_ms']:.3f} ms  max {s['max_ms']:.2f} ms  "
-                  f"(thread CPU time p50 {s['cpu_p50_ms']:.3f} / p99 {s['cpu_p99_ms']:.3f} ms)")
+            print(
+                f"  {key:<8} {s['notes']:>6} notes  p50 {s['p50_ms']:.3f} ms  p99 {s['p99_ms']:.3f} ms  "
+                f"max {s['max_ms']:.2f} ms  "
+                f"(thread CPU time p50 {s['cpu_p50_ms']:.3f} / p99 {s['cpu_p99_ms']:.3f} ms)"
+            )
         res["load_average_1min"] = os.getloadavg()[0]
         print(f"  (1-min load average during the run: {res['load_average_1min']:.2f} on {os.cpu_count()} CPUs)")
     streaming = streams["lstm"]
@@ -128,9 +160,19 @@ def main() -> None:
         print(f"  {name:<20}{total_notes / sec:>12.0f}{long_sec:>18.3f}")
     out = ROOT / "benchmarks/results/arranger_latency.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"threads": args.threads, "streaming": streaming, "streaming_transformer_dec": streams["transformer_dec"], "batch": rows,
-                               "target": "streaming p99 < 0.5 ms per note",
-                               "note": "1 thread, on a 2-core machine shared with other training jobs (see the thread CPU times)"}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "threads": args.threads,
+                "streaming": streaming,
+                "streaming_transformer_dec": streams["transformer_dec"],
+                "batch": rows,
+                "target": "streaming p99 < 0.5 ms per note",
+                "note": "1 thread, on a 2-core machine shared with other training jobs (see the thread CPU times)",
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {out}")
 
 

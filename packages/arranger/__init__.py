@@ -1,7 +1,15 @@
 """arranger toolkit: automatic instrumentation by learning to separate parts (Dong et al., ISMIR 2021).
 
-Modules: ``data`` (datasets, part mapping, splits), ``features`` (per-note features, hints, batching),
-``models`` (LSTM/BiLSTM, Transformer decoder/encoder, MLP), ``baselines`` (most-common, zone,
-closest-pitch), ``module`` (Lightning), ``predict`` (a trained arranger from a checkpoint), ``metrics``,
-``train`` / ``evaluate`` / ``infer`` (Hydra entry points), ``streaming`` (live use), ``demo``.
+    from arranger import Arranger
+    music = Arranger.from_pretrained("bach_bilstm").arrange("song.mid")   # a muspy.Music; nothing written
+
+Modules: ``data`` (datasets, part mapping, splits), ``representation`` (music <-> note arrays, per-note
+features, batching), ``embedding`` / ``models`` / ``transformer`` (the nets), ``baselines`` (most-common, zone,
+closest-pitch), ``lightning`` (Lightning data and model modules), ``predict`` (``Arranger``: a trained arranger
+from a shipped model or checkpoint), ``metrics``, ``streaming`` (live use), and the entry points ``train`` /
+``evaluate`` / ``infer`` / ``demo``.
 """
+
+from arranger.predict import Arranger
+
+__all__ = ["Arranger"]

@@ -5,11 +5,11 @@
   fitted by dynamic programming to maximise training accuracy. ``zone_oracle`` fits them on each test
   piece itself (an upper bound for any zone rule).
 - ``closest_pitch``: uses entry hints: a part entering at an onset takes the note of that onset whose
-  pitch rank equals the part's rank among the sounding parts (labels run high to low); every other note goes to the entered part whose last pitch is
-  closest. ``mono`` adds the constraint of one sounding note per part: an onset's notes are matched to
-  distinct entered parts, preferring parts that are not sounding, minimising the total squared pitch
-  distance (optimal assignment). The mono variant is the paper's closest-pitch baseline (the reference
-  implementation's "states" mode); without it, chords collapse onto few parts.
+  pitch rank equals the part's rank among the sounding parts (labels run high to low); every other note goes
+  to the entered part whose last pitch is closest. ``mono`` adds the constraint of one sounding note per part:
+  an onset's notes are matched to distinct entered parts, preferring parts that are not sounding, minimising
+  the total squared pitch distance (optimal assignment). The mono variant is the paper's closest-pitch
+  baseline (the reference implementation's "states" mode); without it, chords collapse onto few parts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from arranger.features import entry_hints
+from arranger.representation import entry_hints
 
 BASELINES = {"most_common", "zone", "zone_oracle", "closest_pitch", "closest_pitch_mono"}
 BUSY = 1e5  # extra cost of giving a note to a part that is still sounding (closest_pitch mono)
@@ -58,7 +58,11 @@ def fit_zone(pitch: np.ndarray, labels: np.ndarray, n_parts: int) -> list[int]:
 def zone_predict(pitch: np.ndarray, bounds: list[int]) -> np.ndarray:
     """Part of each pitch under zone boundaries (see ``fit_zone``)."""
     pitch = np.asarray(pitch)
-    return np.sum(pitch[:, None] < np.asarray(bounds)[None, :], axis=1).astype(np.int64) if bounds else np.zeros(len(pitch), np.int64)
+    return (
+        np.sum(pitch[:, None] < np.asarray(bounds)[None, :], axis=1).astype(np.int64)
+        if bounds
+        else np.zeros(len(pitch), np.int64)
+    )
 
 
 def closest_pitch(notes: np.ndarray, entry: np.ndarray, mono: bool = False) -> np.ndarray:
@@ -122,6 +126,7 @@ class Baseline:
         self.kind, self.n_parts, self.state = kind, n_parts, dict(state or {})
 
     def fit(self, examples) -> "Baseline":
+        """Fit the most-common label and the zone boundaries on training examples."""
         labels = np.concatenate([ex.notes[:, 3] for ex in examples])
         pitch = np.concatenate([ex.notes[:, 1] for ex in examples])
         self.state["most_common"] = int(np.bincount(labels, minlength=self.n_parts).argmax())

@@ -16,9 +16,9 @@ source track to a part:
   40-51 Strings, 56-63 Brass; other programs dropped.
   Folder datasets keep a piece when at least one track maps to a part.
 
-Every note is a row (time, pitch, duration, label) at resolution 24, sorted by time, then pitch
-(descending), then label; exact duplicates (same time, pitch, duration) are removed. Drum tracks are
-kept aside (``Example.drums``) and passed through at inference.
+Every note is a row (time, pitch, duration, label) at resolution 24 in model order
+(``arranger.representation.encode``); exact duplicates (same time, pitch, duration) are removed. Drum tracks
+are kept aside (``Example.drums``).
 """
 
 from __future__ import annotations
@@ -26,20 +26,22 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import muspy
 import numpy as np
 
+from arranger.representation import NO_NOTES, RESOLUTION, encode
 from gm_common.corpus import Piece, load_collection, load_folder, split_811
 from gm_common.errors import ConfigError
+from gm_common.notes import DEFAULT_QPM
 
 log = logging.getLogger(__name__)
-
-RESOLUTION = 24
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """A dataset's parts (label order), their output programs, where its files come from, and its rule."""
+
     name: str
     labels: tuple[str, ...]
     programs: tuple[int, ...]
@@ -47,6 +49,7 @@ class DatasetSpec:
     require_all: bool  # piece kept only if every part is present exactly once
 
     def as_dict(self) -> dict:
+        """The plain dict saved in checkpoints: name, labels, programs."""
         return {"name": self.name, "labels": list(self.labels), "programs": list(self.programs)}
 
 
@@ -61,6 +64,7 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def get_spec(name: str) -> DatasetSpec:
+    """The dataset called ``name``; a ConfigError listing the known ones otherwise."""
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
     return DATASETS[name]
@@ -78,7 +82,7 @@ def track_label(spec: DatasetSpec, name: str, program: int, is_drum: bool) -> in
     first = n.split(" ")[0] if n else ""
     if spec.name == "bach":
         return {"soprano": 0, "alto": 1, "tenor": 2, "bass": 3}.get(first)
-    if spec.name == "quartets":  # by score order, see piece_to_example; names only as a fallback
+    if spec.name == "quartets":  # by score order, see track_parts; names only as a fallback
         if re.fullmatch(r"(violin|vln\.?|vn\.?) ?(i|1)", n):
             return 0
         if re.fullmatch(r"(violin|vln\.?|vn\.?) ?(ii|2)", n):
@@ -102,63 +106,44 @@ def track_label(spec: DatasetSpec, name: str, program: int, is_drum: bool) -> in
     raise ConfigError(f"no track mapping for dataset {spec.name!r}")
 
 
+def track_parts(spec: DatasetSpec, music: muspy.Music) -> list[int | None] | None:
+    """The part of each track of ``music`` under the dataset's rule (None: dropped), or None when the piece
+    does not fit the rule (quartets: exactly four pitched tracks, mapped in score order)."""
+    pitched = [i for i, track in enumerate(music.tracks) if not track.is_drum]
+    if spec.name == "quartets":
+        if len(pitched) != len(spec.labels):
+            return None
+        parts = [pitched.index(i) if i in pitched else None for i in range(len(music.tracks))]
+    else:
+        parts = [track_label(spec, t.name, t.program, t.is_drum) for t in music.tracks]
+    seen = sorted(p for p in parts if p is not None)
+    if not seen or (spec.require_all and seen != list(range(len(spec.labels)))):
+        return None
+    return parts
+
+
 @dataclass
 class Example:
     """One piece as a note sequence: ``notes`` (N, 4) int64 columns time, pitch, duration, label."""
 
     name: str
     notes: np.ndarray
-    drums: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int64))  # time, pitch, dur, velocity
-    qpm: float = 120.0
+    drums: np.ndarray = field(default_factory=lambda: NO_NOTES)  # time, pitch, duration, velocity
+    qpm: float = DEFAULT_QPM
 
     def __len__(self) -> int:
         return len(self.notes)
 
 
-def sort_dedup(notes: np.ndarray) -> np.ndarray:
-    """Sort rows (time, pitch, duration, label, ...) by time, pitch descending, label; drop exact
-    (time, pitch, duration) duplicates (the first, lowest-label copy is kept)."""
-    notes = np.asarray(notes, dtype=np.int64)
-    if len(notes) == 0:
-        return notes.reshape(0, notes.shape[1] if notes.ndim == 2 else 4)
-    order = np.lexsort((notes[:, 3], notes[:, 2], -notes[:, 1], notes[:, 0]))
-    notes = notes[order]
-    keep = np.ones(len(notes), bool)
-    keep[1:] = np.any(notes[1:, :3] != notes[:-1, :3], axis=1)
-    return notes[keep]
-
-
 def piece_to_example(spec: DatasetSpec, piece: Piece) -> Example | None:
     """Map a piece's tracks to parts; None when the piece does not fit the dataset's rule."""
-    music = piece.music
-    rows, drums, seen = [], [], []
-    pitched = [t for t in music.tracks if not t.is_drum]
-    by_order = spec.name == "quartets"
-    if by_order and len(pitched) != len(spec.labels):
+    parts = track_parts(spec, piece.music)
+    if parts is None:
         return None
-    for track in music.tracks:
-        arr = np.array([(n.time, n.pitch, n.duration, n.velocity) for n in track.notes], dtype=np.int64).reshape(-1, 4)
-        if track.is_drum:
-            drums.append(arr)
-            continue
-        label = pitched.index(track) if by_order else track_label(spec, track.name, track.program, track.is_drum)
-        if label is None:
-            continue
-        seen.append(label)
-        arr = arr.copy()
-        arr[:, 3] = label
-        rows.append(arr)
-    if spec.require_all and sorted(seen) != list(range(len(spec.labels))):
+    enc = encode(piece.music, parts, dedup=True)
+    if len(enc.notes) == 0:
         return None
-    if not rows:
-        return None
-    notes = sort_dedup(np.concatenate(rows))
-    notes = notes[notes[:, 2] > 0]
-    if len(notes) == 0:
-        return None
-    drum_arr = np.concatenate(drums) if drums else np.zeros((0, 4), np.int64)
-    qpm = float(music.tempos[0].qpm) if music.tempos else 120.0
-    return Example(piece.name, notes, drum_arr, qpm)
+    return Example(piece.name, np.column_stack([enc.notes[:, :3], enc.parts]), enc.drums, enc.qpm)
 
 
 def load_examples(
@@ -167,22 +152,11 @@ def load_examples(
     """All usable pieces of a dataset (converted once and cached by gm_common.corpus)."""
     spec = get_spec(dataset)
     if spec.source.startswith("corpus:"):
-        collection = spec.source.split(":", 1)[1]
-        if limit is not None:
-            from gm_common.corpus import list_collection, load_pieces
-            from music21 import corpus
-
-            paths = list_collection(collection)[:limit]
-            root = Path(str(corpus.getComposer("bach")[0])).parents[1]
-            pieces = load_pieces(paths, RESOLUTION, cache_dir, root=root, desc=f"converting {collection}")
-        else:
-            pieces = load_collection(collection, RESOLUTION, cache_dir)
+        pieces = load_collection(spec.source.split(":", 1)[1], RESOLUTION, cache_dir, limit=limit)
     else:
         if not folder:
             raise ConfigError(f"dataset {dataset!r} reads a user folder of MIDI files: set data.folder=/path")
-        pieces = load_folder(folder, RESOLUTION, cache_dir)
-        if limit is not None:
-            pieces = pieces[:limit]
+        pieces = load_folder(folder, RESOLUTION, cache_dir)[:limit]
     examples = [ex for p in pieces if (ex := piece_to_example(spec, p)) is not None]
     if not examples:
         raise ConfigError(f"dataset {dataset!r}: no piece matches the part mapping")
@@ -198,6 +172,7 @@ def split_examples(examples: list[Example], seed: int = 0) -> dict[str, list[Exa
 
 
 def dataset_stats(examples: list[Example]) -> dict:
+    """Files, notes and notes per part of a list of examples."""
     labels = np.concatenate([ex.notes[:, 3] for ex in examples])
     return {
         "files": len(examples),

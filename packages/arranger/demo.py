@@ -1,73 +1,73 @@
 """Demo: arrange a Bach chorale the model never saw.
 
-    python -m arranger.demo
+    python -m arranger.demo                    # train an online LSTM for ~2.5 minutes (or reuse an earlier demo's)
+    python -m arranger.demo ckpt=bach_bilstm   # a shipped model
 
-Trains an online LSTM briefly on the Bach chorales' training split (or reuses the one an earlier demo
-trained in outputs/demo/arranger/model/), downmixes a test-split chorale into one piano track, arranges it
-back into Soprano/Alto/Tenor/Bass (flute, oboe, clarinet, bassoon) and writes the MIDI, a piano-roll PNG
-and (where FluidSynth is installed) a WAV into outputs/demo/arranger/.
+Downmixes the longest test-split chorale into one piano track, arranges it back into Soprano/Alto/Tenor/Bass
+(flute, oboe, clarinet, bassoon) and writes the MIDI, a piano-roll PNG and (where FluidSynth is installed) a
+WAV into ``out_dir`` (outputs/demo/arranger/).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import torch
+from omegaconf import DictConfig
 
-OUT = Path("outputs/demo/arranger")
+from gm_common.cli import compose, entry_point
 
 
-def _train(model_dir: Path, minutes: float) -> Path:
-    from hydra import compose, initialize_config_dir
+def train_lstm(model_dir: Path, minutes: float) -> Path:
+    """Train an online LSTM on the Bach chorales for about ``minutes``; returns its best checkpoint."""
+    from arranger.train import run as train
 
-    from arranger.train import run_train
-
-    configs = Path(__file__).resolve().parents[2] / "configs" / "arranger"
-    overrides = [
-        "model=lstm", "data=bach", f"run_dir={model_dir}", "train.crop=128", "train.lr=2e-3", "trainer.max_steps=100000", "trainer.progress_refresh_rate=20",
-        f"trainer.max_time=00:00:{int(minutes):02d}:{int(minutes % 1 * 60):02d}", "train.patience=50", "test=false",
-    ]
-    with initialize_config_dir(config_dir=str(configs), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    run_train(cfg)
+    seconds = int(minutes * 60)
+    train(compose("arranger", "train", [
+        "model=lstm", "data=bach", f"run_dir={model_dir}", "data.crop=128", "train.lr=2e-3", "train.patience=50",
+        "trainer.max_steps=100000", "trainer.progress_refresh_rate=20", "test=false",
+        f"trainer.max_time=00:00:{seconds // 60:02d}:{seconds % 60:02d}",
+    ]))  # fmt: skip
     return model_dir / "checkpoints" / "best.ckpt"
 
 
-def main(minutes: float = 2.5) -> dict[str, Path]:
-    import torch
-
+def run(cfg: DictConfig) -> dict[str, Path]:
+    """Arrange the longest Bach test chorale with ``cfg.ckpt`` (or a freshly trained LSTM); returns the files."""
     from arranger.data import load_examples, split_examples
-    from arranger.infer import run_infer
+    from arranger.infer import run as infer
     from arranger.metrics import evaluate_pieces
     from arranger.predict import Arranger
     from gm_common.notes import music_from_tracks, write_midi
     from gm_common.render import fluidsynth_available
 
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(cfg.threads)
     t0 = time.time()
-    model_dir = OUT / "model"
-    ckpt = model_dir / "checkpoints" / "best.ckpt"
-    if ckpt.is_file():
-        print(f"reusing the model trained by an earlier demo: {ckpt}")
-    else:
-        print(f"training an online LSTM on the Bach chorales for ~{minutes} minutes ...")
-        ckpt = _train(model_dir, minutes)
-    test = split_examples(load_examples("bach"))["test"]
-    piece = max(test, key=len)  # the longest test chorale: never seen in training
-    stem = Path(piece.name).stem.replace(".", "_")
-    mixture = OUT / f"{stem}_mixture.mid"
-    write_midi(music_from_tracks([("Mixture", 0, False, piece.notes[:, :3])], 24, tempo_qpm=piece.qpm), mixture, overwrite=True)
-    paths = run_infer({"input": str(mixture), "ckpt": str(ckpt), "output_dir": str(OUT), "programs": None,
-                       "wav": fluidsynth_available(), "png": True, "overwrite": True, "dataset": "bach",
-                       "use_input_parts": False})
-    arranger = Arranger.from_checkpoint(ckpt)
-    pred = arranger.predict(piece.notes[:, :3])
-    acc = evaluate_pieces([piece.notes[:, 3]], [pred], 4)["accuracy"]
-    print(f"\narranger demo ({time.time() - t0:.0f} s): test chorale {piece.name} ({len(piece)} notes), "
-          f"note accuracy against Bach's own parts {100 * acc:.1f}%")
+    out = Path(cfg.out_dir)
+    ckpt = cfg.ckpt
+    if ckpt is None:
+        ckpt = out / "model" / "checkpoints" / "best.ckpt"
+        if ckpt.is_file():
+            print(f"reusing the model trained by an earlier demo: {ckpt}")
+        else:
+            print(f"training an online LSTM on the Bach chorales for ~{cfg.minutes} minutes ...")
+            ckpt = train_lstm(out / "model", cfg.minutes)
+    arranger = Arranger.from_pretrained(ckpt, expect_dataset="bach")
+    piece = max(split_examples(load_examples("bach"))["test"], key=len)  # the longest test chorale: never trained on
+    mixture = out / f"{Path(piece.name).stem.replace('.', '_')}_mixture.mid"
+    write_midi(
+        music_from_tracks([("Mixture", 0, False, piece.notes[:, :3])], 24, tempo_qpm=piece.qpm), mixture, overwrite=True
+    )
+    paths = infer(compose("arranger", "infer", [
+        f"input={mixture}", f"ckpt={ckpt}", f"output_dir={out}", f"wav={str(fluidsynth_available()).lower()}",
+        "overwrite=true", "dataset=bach",
+    ]))  # fmt: skip
+    hints = piece.notes[:, 3] if arranger.needs_hints else None
+    accuracy = evaluate_pieces([piece.notes[:, 3]], [arranger.predict(piece.notes[:, :3], hints)], 4)["accuracy"]
+    print(
+        f"\narranger demo ({time.time() - t0:.0f} s): test chorale {piece.name} ({len(piece)} notes), "
+        f"note accuracy against Bach's own parts {100 * accuracy:.1f}%"
+    )
     print(f"  input mixture : {mixture}")
     for key, path in paths.items():
         print(f"  {key:<14}: {path}")
@@ -76,5 +76,7 @@ def main(minutes: float = 2.5) -> dict[str, Path]:
     return {"mixture": mixture, **paths}
 
 
+main = entry_point("arranger", "demo")(run)
+
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 2.5)
+    main()

@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn as nn
 
-from arranger.features import MAX_DURATION, PAD_PITCH, RESOLUTION
+from arranger.representation import MAX_DURATION, PAD_PITCH, RESOLUTION
 
 EMB = 16
 
@@ -26,13 +26,24 @@ class NoteEmbedding(nn.Module):
 
     def __init__(self, n_parts: int, use_duration: bool = False, use_entry: bool = False, use_pitch_hint: bool = False):
         super().__init__()
-        self.n_parts, self.use_duration, self.use_entry, self.use_pitch_hint = n_parts, use_duration, use_entry, use_pitch_hint
+        self.n_parts, self.use_duration, self.use_entry, self.use_pitch_hint = (
+            n_parts,
+            use_duration,
+            use_entry,
+            use_pitch_hint,
+        )
         self.pitch = nn.Embedding(PAD_PITCH + 1, EMB)
         self.position = nn.Embedding(RESOLUTION, EMB)
         self.duration = nn.Embedding(MAX_DURATION + 1, EMB) if use_duration else None
-        self.dim = 3 * EMB + (EMB if use_duration else 0) + (n_parts if use_entry else 0) + (2 * n_parts if use_pitch_hint else 0)
+        self.dim = (
+            3 * EMB
+            + (EMB if use_duration else 0)
+            + (n_parts if use_entry else 0)
+            + (2 * n_parts if use_pitch_hint else 0)
+        )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, N, dim) concatenated input features of a batch of notes."""
         parts = [self.pitch(batch["pitch"]), self.position(batch["position"]), sinusoid(batch["beat"])]
         if self.duration is not None:
             parts.append(self.duration(batch["duration"]))

@@ -1,32 +1,42 @@
 """Evaluate arrangers on a dataset's test split at full length; print the paper's Table 2.
 
-    python -m arranger.evaluate ckpt=outputs/arranger/runs/bach_lstm/checkpoints/best.ckpt
-    python -m arranger.evaluate table=true datasets=[bach,quartets]
+python -m arranger.evaluate ckpt=outputs/arranger/runs/bach_lstm/checkpoints/best.ckpt
+python -m arranger.evaluate table=true datasets=[bach,quartets]
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 
-import hydra
-import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
-from gm_common.cli import clear_errors
-from arranger.data import Example, load_examples, split_examples
+from arranger.data import Example
 from arranger.metrics import evaluate_pieces, plot_confusion
 from arranger.predict import Arranger
+from gm_common.cli import entry_point, run_dir
+from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
-
-log = logging.getLogger(__name__)
 
 # Table 2 order (model names as in configs/arranger/model/).
 TABLE_ORDER = [
-    "most_common", "zone", "zone_oracle", "closest_pitch", "closest_pitch_mono", "mlp", "lstm", "lstm_duration",
-    "lstm_entry", "transformer_dec", "bilstm", "bilstm_duration", "bilstm_entry", "bilstm_hints", "transformer_enc",
+    "most_common",
+    "zone",
+    "zone_oracle",
+    "closest_pitch",
+    "closest_pitch_mono",
+    "mlp",
+    "lstm",
+    "lstm_duration",
+    "lstm_entry",
+    "transformer_dec",
+    "bilstm",
+    "bilstm_duration",
+    "bilstm_entry",
+    "bilstm_hints",
+    "transformer_enc",
 ]
 
 
@@ -65,54 +75,71 @@ def format_table(results: dict[str, dict[str, dict]], datasets: list[str]) -> st
     return "\n".join(lines)
 
 
-def load_split(dataset: str, folder=None, cache_dir=None, limit=None, seed: int = 0, split: str = "test") -> list[Example]:
-    return split_examples(load_examples(dataset, folder, cache_dir, limit), seed)[split]
+def load_split(data_cfg: DictConfig, split: str = "test", name: str | None = None) -> list[Example]:
+    """One split of the dataset a data config describes, or of dataset ``name`` with the config's settings."""
+    data = instantiate(data_cfg, **({"name": name} if name else {}))
+    data.setup()
+    return data.splits[split]
 
 
-def run_table(runs_root: str | Path, datasets: list[str], data_cfg: dict, out_dir: Path, confusion_png: bool = True) -> dict:
+def run_table(
+    runs_root: str | Path, datasets: list[str], data_cfg: DictConfig, out_dir: Path, confusion_png: bool = True
+) -> dict:
+    """Evaluate every ``<dataset>_*/checkpoints/best.ckpt`` under ``runs_root``: results[model][dataset]."""
     results: dict[str, dict[str, dict]] = {}
     for dataset in datasets:
         ckpts = sorted(Path(runs_root).glob(f"{dataset}_*/checkpoints/best.ckpt"))
         if not ckpts:
             continue
-        examples = load_split(dataset, data_cfg.get("folder"), data_cfg.get("cache_dir"), data_cfg.get("limit"), data_cfg.get("split_seed", 0))
+        examples = load_split(data_cfg, "test", dataset)
         for ckpt in ckpts:
             arranger = Arranger.from_checkpoint(ckpt, expect_dataset=dataset)
             r = evaluate_arranger(arranger, examples)
             r["checkpoint"] = str(ckpt)
             results.setdefault(arranger.name, {})[dataset] = r
             if confusion_png:
-                plot_confusion(r["confusion"], arranger.dataset["labels"], out_dir / f"confusion_{dataset}_{arranger.name}.png",
-                               title=f"{arranger.name} on {dataset} (acc {100 * r['accuracy']:.2f}%)")
+                plot_confusion(
+                    r["confusion"],
+                    arranger.dataset["labels"],
+                    out_dir / f"confusion_{dataset}_{arranger.name}.png",
+                    title=f"{arranger.name} on {dataset} (acc {100 * r['accuracy']:.2f}%)",
+                )
     return results
 
 
-@hydra.main(config_path="../../configs/arranger", config_name="evaluate", version_base="1.3")
-@clear_errors
-def main(cfg: DictConfig) -> None:
-    out_dir = Path(cfg.run_dir)
+def evaluate_one(cfg: DictConfig, out_dir: Path) -> dict:
+    """Evaluate ``cfg.ckpt`` on ``cfg.split`` of ``cfg.data``: results[model][dataset]."""
+    arranger = Arranger.from_pretrained(cfg.ckpt, expect_dataset=cfg.data.name)
+    r = evaluate_arranger(arranger, load_split(cfg.data, cfg.split))
+    if cfg.confusion_png:
+        png = plot_confusion(
+            r["confusion"],
+            arranger.dataset["labels"],
+            out_dir / f"confusion_{cfg.data.name}_{arranger.name}.png",
+            title=f"{arranger.name} on {cfg.data.name}",
+        )
+        print(f"confusion matrix: {png}")
+    return {arranger.name: {cfg.data.name: r}}
+
+
+def run(cfg: DictConfig) -> dict:
+    """Evaluate one checkpoint (``ckpt=``) or every run (``table=true``); print the table, write the JSON."""
+    if not cfg.table and not cfg.ckpt:
+        raise ConfigError("give ckpt=PATH (a checkpoint, run folder or shipped model name), or table=true")
+    out_dir = run_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     if cfg.table:
-        results = run_table(cfg.runs_root, list(cfg.datasets), data_cfg, out_dir, cfg.confusion_png)
+        results = run_table(cfg.runs_root, list(cfg.datasets), cfg.data, out_dir, cfg.confusion_png)
         print(format_table(results, list(cfg.datasets)))
     else:
-        if not cfg.ckpt:
-            raise SystemExit("give ckpt=PATH (or table=true)")
-        arranger = Arranger.from_checkpoint(cfg.ckpt, expect_dataset=cfg.data.name)
-        examples = load_split(cfg.data.name, data_cfg["folder"], data_cfg["cache_dir"], data_cfg["limit"], data_cfg["split_seed"], cfg.split)
-        r = evaluate_arranger(arranger, examples)
-        results = {arranger.name: {cfg.data.name: r}}
-        if cfg.confusion_png:
-            png = plot_confusion(r["confusion"], arranger.dataset["labels"], out_dir / f"confusion_{cfg.data.name}_{arranger.name}.png",
-                                 title=f"{arranger.name} on {cfg.data.name}")
-            print(f"confusion matrix: {png}")
+        results = evaluate_one(cfg, out_dir)
         print(format_table(results, [cfg.data.name]))
     atomic_write_text(cfg.out_json, json.dumps(results, indent=2))
     print(f"results: {cfg.out_json}")
+    return results
 
+
+main = entry_point("arranger", "evaluate")(run)
 
 if __name__ == "__main__":
-    from arranger.cli import run_cli
-
-    run_cli(main)
+    main()

@@ -14,6 +14,7 @@ import numpy as np
 
 
 def confusion(true: np.ndarray, pred: np.ndarray, n_parts: int) -> np.ndarray:
+    """(n_parts, n_parts) counts: rows true parts, columns predicted parts."""
     cm = np.zeros((n_parts, n_parts), np.int64)
     np.add.at(cm, (np.asarray(true), np.asarray(pred)), 1)
     return cm
@@ -25,6 +26,7 @@ def _pairs(x: np.ndarray) -> float:
 
 
 def evaluate_pieces(trues: list[np.ndarray], preds: list[np.ndarray], n_parts: int) -> dict:
+    """Accuracy, balanced accuracy, soundness, completeness and confusion matrix pooled over pieces."""
     total = np.zeros((n_parts, n_parts), np.int64)
     same_both = same_pred = same_true = 0.0
     for t, p in zip(trues, preds):
@@ -47,13 +49,16 @@ def evaluate_pieces(trues: list[np.ndarray], preds: list[np.ndarray], n_parts: i
     }
 
 
-def plot_confusion(cm: np.ndarray, labels: list[str], path: str | Path, title: str = "", overwrite: bool = True) -> Path:
+def plot_confusion(
+    cm: np.ndarray, labels: list[str], path: str | Path, title: str = "", overwrite: bool = True
+) -> Path:
+    """Draw a confusion matrix (rows: true parts, normalised per row, with counts) as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gm_common.files import atomic_path, check_writable
+    from gm_common.plots import save_figure
 
     cm = np.asarray(cm, np.float64)
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
@@ -61,8 +66,15 @@ def plot_confusion(cm: np.ndarray, labels: list[str], path: str | Path, title: s
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{norm[i, j]:.2f}\n({int(cm[i, j])})", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{norm[i, j]:.2f}\n({int(cm[i, j])})",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(len(labels)), labels, rotation=30)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted part")
@@ -70,8 +82,4 @@ def plot_confusion(cm: np.ndarray, labels: list[str], path: str | Path, title: s
     if title:
         ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046)
-    path = check_writable(path, overwrite)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, overwrite=overwrite)

@@ -11,8 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from arranger.embedding import EMB, NoteEmbedding, sinusoid  # noqa: F401  (re-exported)
-from arranger.features import RESOLUTION
+from arranger.embedding import NoteEmbedding
+from arranger.representation import RESOLUTION
 from arranger.transformer import TransformerNet
 from gm_common.errors import ConfigError
 
@@ -21,15 +21,20 @@ class LSTMNet(nn.Module):
     """Stacked (Bi)LSTM with LayerNorm and dropout after each layer. The backward direction of a BiLSTM
     runs on each sequence reversed within its own length, so padding never reaches real notes."""
 
-    def __init__(self, n_parts: int, hidden: int = 128, layers: int = 3, dropout: float = 0.2, bidirectional: bool = False, **emb):
+    def __init__(
+        self, n_parts: int, hidden: int = 128, layers: int = 3, dropout: float = 0.2, bidirectional: bool = False, **emb
+    ):
         super().__init__()
         self.embed = NoteEmbedding(n_parts, **emb)
         self.bidirectional = bidirectional
         width = hidden * (2 if bidirectional else 1)
-        self.lstms = nn.ModuleList(nn.LSTM(self.embed.dim if i == 0 else width, hidden, batch_first=True) for i in range(layers))
+        self.lstms = nn.ModuleList(
+            nn.LSTM(self.embed.dim if i == 0 else width, hidden, batch_first=True) for i in range(layers)
+        )
         self.lstms_bwd = (
             nn.ModuleList(nn.LSTM(self.embed.dim if i == 0 else width, hidden, batch_first=True) for i in range(layers))
-            if bidirectional else None
+            if bidirectional
+            else None
         )
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
@@ -44,6 +49,7 @@ class LSTMNet(nn.Module):
         return torch.where(t < lengths, lengths - 1 - t, t)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, N, n_parts) logits."""
         x = self.embed(batch)
         rev = None
         if self.bidirectional:
@@ -78,6 +84,7 @@ class MLPNet(nn.Module):
 
     @staticmethod
     def handmade(batch: dict[str, torch.Tensor], context: int) -> torch.Tensor:
+        """(B, N, 8 + 2 * context) hand-made features: pitch, frequency, duration, onset-group and past context."""
         pitch = batch["pitch"].float()
         time = batch["time"].float()
         mask = batch["mask"]
@@ -89,16 +96,28 @@ class MLPNet(nn.Module):
         chord_size = same.sum(2).float()
         higher = (same & (pitch.unsqueeze(1) > pitch.unsqueeze(2))).sum(2).float()
         lower = (same & (pitch.unsqueeze(1) < pitch.unsqueeze(2))).sum(2).float()
-        feats = [p, freq, dur, chord_size / 4, higher / 4, lower / 4, (batch["position"].float() / RESOLUTION), (time % (4 * RESOLUTION)) / (4 * RESOLUTION)]
+        feats = [
+            p,
+            freq,
+            dur,
+            chord_size / 4,
+            higher / 4,
+            lower / 4,
+            (batch["position"].float() / RESOLUTION),
+            (time % (4 * RESOLUTION)) / (4 * RESOLUTION),
+        ]
         for j in range(1, context + 1):
             prev_p = F.pad(pitch, (j, 0), value=float("nan"))[:, :n]
             prev_t = F.pad(time, (j, 0), value=float("nan"))[:, :n]
             valid = ~torch.isnan(prev_p)
             feats.append(torch.where(valid, (pitch - prev_p) / 12.0, torch.zeros_like(p)))
-            feats.append(torch.where(valid, torch.clamp((time - prev_t) / RESOLUTION, max=8.0), torch.full_like(p, 8.0)))
+            feats.append(
+                torch.where(valid, torch.clamp((time - prev_t) / RESOLUTION, max=8.0), torch.full_like(p, 8.0))
+            )
         return torch.stack(feats, -1)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, N, n_parts) logits; pieces over 2,048 notes in overlapping chunks."""
         n = batch["pitch"].shape[1]
         if n > 2048:  # the chord features are (N, N): compute in chunks with enough overlap
             outs = []
@@ -119,9 +138,21 @@ def build_net(cfg: dict, n_parts: int) -> nn.Module:
     cfg = dict(cfg)
     kind = cfg.pop("kind")
     emb = {k: bool(cfg.pop(k, False)) for k in ("use_duration", "use_entry", "use_pitch_hint")}
-    classes = {"lstm": LSTMNet, "bilstm": LSTMNet, "transformer_dec": TransformerNet, "transformer_enc": TransformerNet, "mlp": MLPNet}
+    classes = {
+        "lstm": LSTMNet,
+        "bilstm": LSTMNet,
+        "transformer_dec": TransformerNet,
+        "transformer_enc": TransformerNet,
+        "mlp": MLPNet,
+    }
     if kind in classes:
-        allowed = set(inspect.signature(classes[kind].__init__).parameters) - {"self", "n_parts", "emb", "bidirectional", "causal"}
+        allowed = set(inspect.signature(classes[kind].__init__).parameters) - {
+            "self",
+            "n_parts",
+            "emb",
+            "bidirectional",
+            "causal",
+        }
         sizes = {k: v for k, v in cfg.items() if k in allowed}  # other keys (name, ...) are not net sizes
         if kind in ("lstm", "bilstm"):
             sizes["bidirectional"] = kind == "bilstm"

@@ -1,6 +1,6 @@
 """Live use: give notes one at a time (or one onset group at a time) and get each note's part at once.
 
-    arranger = Arranger.from_checkpoint("outputs/arranger/runs/bach_lstm/checkpoints/best.ckpt")
+    arranger = Arranger.from_pretrained("bach_lstm")
     stream = StreamingArranger(arranger)
     part = stream.step(time=0, pitch=60, duration=24)          # -> int (part index)
     parts = stream.step_group(24, [64, 67], durations=[24, 24])
@@ -12,24 +12,30 @@ model on the same notes, given in the batch order (time, then pitch descending):
 - Transformer decoder: a key/value cache per layer, so each note costs one attention position per layer.
   As in the batch prediction, note i is predicted from notes ``window_start(i)``..i: every ``window / 2``
   notes past the first ``window`` the cache is rebuilt from the last ``window / 2`` notes (one batched pass).
-Zone and most-common baselines stream trivially. Entry-hint models take
-each note's entry hints (one value per part) through ``entry=``; pitch-hint models need hints given
-up front (``pitch_hint=``, shape (n_parts, 2), see ``arranger.features.pitch_hints``).
+Zone and most-common baselines stream trivially. Models that read durations (``lstm_duration``) need each
+note's ``duration=`` (an error otherwise: a default would silently differ from the batch prediction). Entry-hint
+models take each note's entry hints (one value per part) through ``entry=``; pitch-hint models need hints given
+up front (``pitch_hint=``, shape (n_parts, 2), see ``arranger.representation.pitch_hints``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
-from arranger.features import MAX_DURATION, RESOLUTION
-from arranger.models import EMB, LSTMNet, sinusoid
+from arranger.embedding import EMB, sinusoid
+from arranger.models import LSTMNet
 from arranger.predict import Arranger
+from arranger.representation import MAX_DURATION, RESOLUTION
 from arranger.transformer import TransformerNet
 from gm_common.errors import ConfigError
 
 
 class StreamingArranger:
+    """An online arranger fed one note (or one onset group) at a time; ``last_logits`` holds the last note's logits."""
+
     def __init__(self, arranger: Arranger, pitch_hint: np.ndarray | None = None):
         self.arranger = arranger
         self.n_parts = arranger.n_parts
@@ -45,7 +51,9 @@ class StreamingArranger:
             self.mode = "transformer"
             self._setup_transformer(net, pitch_hint)
         else:
-            raise ConfigError(f"model {arranger.name} is offline or not streamable: use an online LSTM or Transformer decoder")
+            raise ConfigError(
+                f"model {arranger.name} is offline or not streamable: use an online LSTM or Transformer decoder"
+            )
         self.reset()
 
     def _setup_transformer(self, net: TransformerNet, pitch_hint: np.ndarray | None) -> None:
@@ -60,11 +68,17 @@ class StreamingArranger:
     def _note_batch(self, rows: list[tuple[int, int, int, np.ndarray | None]]) -> dict[str, torch.Tensor]:
         """A one-sequence batch of notes (time, pitch, duration, entry) for the Transformer decoder."""
         t = torch.tensor([[r[0] for r in rows]])
-        entry = np.stack([np.zeros(self.n_parts, np.float32) if r[3] is None else np.asarray(r[3], np.float32) for r in rows])
+        entry = np.stack(
+            [np.zeros(self.n_parts, np.float32) if r[3] is None else np.asarray(r[3], np.float32) for r in rows]
+        )
         return {
-            "pitch": torch.tensor([[r[1] for r in rows]]), "position": t % RESOLUTION, "beat": t // RESOLUTION,
-            "duration": torch.tensor([[min(max(r[2], 0), MAX_DURATION) for r in rows]]), "time": t,
-            "entry": torch.as_tensor(entry).unsqueeze(0), "pitch_hint": self.pitch_hint,
+            "pitch": torch.tensor([[r[1] for r in rows]]),
+            "position": t % RESOLUTION,
+            "beat": t // RESOLUTION,
+            "duration": torch.tensor([[min(max(r[2], 0), MAX_DURATION) for r in rows]]),
+            "time": t,
+            "entry": torch.as_tensor(entry).unsqueeze(0),
+            "pitch_hint": self.pitch_hint,
             "mask": torch.ones(1, len(rows), dtype=torch.bool),
         }
 
@@ -120,7 +134,6 @@ class StreamingArranger:
             self.cache, self.window_lo = self.net.new_cache(), 0
             self.history: list[tuple[int, int, int, np.ndarray | None]] = []  # notes from history_lo on
             self.history_lo = 0
-        self.last_probs: np.ndarray | None = None
 
     def _beat(self, beat: int) -> torch.Tensor:
         vec = self._beat_cache.get(beat)
@@ -150,10 +163,20 @@ class StreamingArranger:
         self.state = new_state
         return torch.addmm(self.out_b, x, self.out_w.t())[0]
 
-    def step(self, time: int, pitch: int, duration: int = 0, entry=None) -> int:
-        """Part index of one note (notes must come in time order; within an onset, pitch descending)."""
+    @property
+    def uses_duration(self) -> bool:
+        """Whether the model reads each note's duration (which must then be given with the note)."""
+        return self.arranger.net is not None and bool(self.arranger.net.embed.use_duration)
+
+    def step(self, time: int, pitch: int, duration: int | None = None, entry: np.ndarray | None = None) -> int:
+        """Part index of one note (notes must come in time order; within an onset, pitch descending).
+        ``duration`` is required by models that read durations (``uses_duration``) and ignored by the others."""
         if not 0 <= int(pitch) <= 127:
             raise ValueError(f"pitch {pitch} outside 0..127")
+        if duration is None:
+            if self.uses_duration:
+                raise ConfigError(f"model {self.arranger.name} reads note durations: pass duration= with each note")
+            duration = 0
         if self.mode == "baseline":
             return int(self.arranger.baseline.predict(np.array([[time, pitch, duration]]))[0])
         step = self._step_logits if self.mode == "lstm" else self._step_transformer
@@ -161,20 +184,29 @@ class StreamingArranger:
         self.last_logits = logits
         return int(torch.argmax(logits))
 
-    def step_group(self, time: int, pitches, durations=None, entries=None) -> list[int]:
+    def step_group(
+        self,
+        time: int,
+        pitches: Sequence[int],
+        durations: Sequence[int] | None = None,
+        entries: Sequence[np.ndarray] | None = None,
+    ) -> list[int]:
         """Parts of the notes of one onset (any order given; processed pitch-descending, like the batch
         order), returned in the order given."""
         pitches = [int(p) for p in pitches]
-        durations = list(durations) if durations is not None else [0] * len(pitches)
         order = sorted(range(len(pitches)), key=lambda i: -pitches[i])
         out = [0] * len(pitches)
         for i in order:
-            out[i] = self.step(time, pitches[i], int(durations[i]), entries[i] if entries is not None else None)
+            duration = int(durations[i]) if durations is not None else None
+            out[i] = self.step(time, pitches[i], duration, entries[i] if entries is not None else None)
         return out
 
     def run(self, notes: np.ndarray, entries: np.ndarray | None = None) -> np.ndarray:
         """Stream a whole (time, pitch, duration) array in order; returns the parts."""
         return np.array(
-            [self.step(int(t), int(p), int(d), entries[i] if entries is not None else None) for i, (t, p, d) in enumerate(np.asarray(notes)[:, :3])],
+            [
+                self.step(int(t), int(p), int(d), entries[i] if entries is not None else None)
+                for i, (t, p, d) in enumerate(np.asarray(notes)[:, :3])
+            ],
             dtype=np.int64,
         )

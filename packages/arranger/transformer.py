@@ -30,11 +30,17 @@ class KVCache:
 
     @classmethod
     def empty(cls, layers: int, heads: int, head_dim: int, capacity: int) -> "KVCache":
-        return cls([torch.zeros(1, heads, capacity, head_dim) for _ in range(layers)],
-                   [torch.zeros(1, heads, capacity, head_dim) for _ in range(layers)], 0)
+        """A zeroed cache of ``capacity`` positions per layer."""
+        return cls(
+            [torch.zeros(1, heads, capacity, head_dim) for _ in range(layers)],
+            [torch.zeros(1, heads, capacity, head_dim) for _ in range(layers)],
+            0,
+        )
 
 
 class SelfAttention(nn.Module):
+    """Multi-head self-attention on fused scaled-dot-product attention, with an optional key/value cache."""
+
     def __init__(self, d_model: int, heads: int):
         super().__init__()
         if d_model % heads:
@@ -43,8 +49,14 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor, causal: bool, key_pad: torch.Tensor | None = None,
-                cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        causal: bool,
+        key_pad: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+    ) -> torch.Tensor:
         """x (B, N, d). ``key_pad`` (B, N) True on padding (non-causal only: in a causal stack padding sits
         after every real note). With ``cache``: x is the next N notes of one sequence (N = 1, or N >= 1
         on an empty cache); their keys/values are appended to the cache."""
@@ -75,8 +87,15 @@ class Block(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, causal: bool, key_pad: torch.Tensor | None = None,
-                cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        causal: bool,
+        key_pad: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+    ) -> torch.Tensor:
+        """One post-norm layer (see ``SelfAttention.forward`` for the arguments)."""
         x = self.norm1(x + self.drop(self.attn(x, causal, key_pad, cache, layer)))
         return self.norm2(x + self.drop(self.ff(x)))
 
@@ -84,8 +103,18 @@ class Block(nn.Module):
 class TransformerNet(nn.Module):
     """Transformer stack; ``causal`` makes it a decoder-only (online) model."""
 
-    def __init__(self, n_parts: int, d_model: int = 128, layers: int = 3, heads: int = 8, ff: int = 256,
-                 dropout: float = 0.2, causal: bool = False, window: int = 1024, **emb):
+    def __init__(
+        self,
+        n_parts: int,
+        d_model: int = 128,
+        layers: int = 3,
+        heads: int = 8,
+        ff: int = 256,
+        dropout: float = 0.2,
+        causal: bool = False,
+        window: int = 1024,
+        **emb,
+    ):
         super().__init__()
         self.embed = NoteEmbedding(n_parts, **emb)
         self.causal, self.window, self.d_model, self.heads = causal, window, d_model, heads
@@ -107,6 +136,7 @@ class TransformerNet(nn.Module):
         return self.out(x)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, N, n_parts) logits; long pieces at inference in overlapping windows (see below)."""
         n = batch["pitch"].shape[1]
         if n <= self.window or self.training:
             return self._run(batch)
@@ -139,6 +169,7 @@ class TransformerNet(nn.Module):
         return max(0, (i // half - 1) * half)
 
     def new_cache(self) -> KVCache:
+        """An empty key/value cache of ``window`` positions."""
         blk = self.blocks[0].attn
         return KVCache.empty(len(self.blocks), blk.heads, blk.head_dim, self.window)
 

@@ -82,7 +82,7 @@ def entry_point(
         def main() -> None:
             args = positional_override(sys.argv[1:], positional) if positional else sys.argv[1:]
             if not any(a.startswith("hydra.job.name=") for a in args):  # logs are <config_name>.log, not cli.log
-                args.append(f"hydra.job.name={config_name}")
+                args.insert(0, f"hydra.job.name={config_name}")
             sys.argv = sys.argv[:1] + args
             task()
 

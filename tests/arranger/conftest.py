@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
+from gm_common.cli import compose
+
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = ROOT / "configs" / "arranger"
 N_CHORALES = 12
 
 torch.set_num_threads(1)
-
-
-def compose_cfg(name: str, overrides: list[str]):
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        return compose(config_name=name, overrides=overrides)
 
 
 @pytest.fixture(scope="session")
@@ -35,15 +28,23 @@ def examples(cache_dir):
 
 
 def train_tiny(tmp: Path, cache_dir: Path, model: str = "lstm", extra: list[str] | None = None) -> Path:
-    from arranger.train import run_train
+    from arranger.train import run
 
     run_dir = tmp / f"run_{model}"
-    cfg = compose_cfg(
+    cfg = compose(
+        "arranger",
         "train",
-        ["experiment=tiny", f"model={model}", f"run_dir={run_dir}", f"data.cache_dir={cache_dir}",
-         f"data.limit={N_CHORALES}", "trainer.progress_refresh_rate=1000", *(extra or [])],
+        [
+            "experiment=tiny",
+            f"model={model}",
+            f"run_dir={run_dir}",
+            f"data.cache_dir={cache_dir}",
+            f"data.limit={N_CHORALES}",
+            "trainer.progress_refresh_rate=1000",
+            *(extra or []),
+        ],
     )
-    run_train(cfg)
+    run(cfg)
     return run_dir
 
 

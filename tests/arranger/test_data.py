@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from arranger.data import DATASETS, Example, piece_to_example, sort_dedup, split_examples, track_label
-from arranger.features import collate, entry_hints, make_features, pitch_hints
+from arranger.data import DATASETS, piece_to_example, split_examples, track_label
+from arranger.representation import collate, decode, encode, entry_hints, make_features, pitch_hints
 from gm_common.corpus import Piece
 from gm_common.notes import music_from_tracks
 
@@ -37,10 +37,32 @@ def test_collate_pads_and_masks():
     assert batch["position"][1, 1].item() == 6
 
 
-def test_sort_dedup():
-    notes = np.array([[24, 60, 24, 1], [0, 60, 24, 2], [0, 64, 24, 0], [0, 60, 24, 1]])
-    out = sort_dedup(notes)
-    assert out.tolist() == [[0, 64, 24, 0], [0, 60, 24, 1], [24, 60, 24, 1]]
+def test_encode_sorts_and_dedups():
+    tracks = [
+        ("a", 0, False, np.array([[24, 60, 24, 80], [0, 64, 24, 81]])),
+        ("b", 0, False, np.array([[0, 60, 24, 82], [0, 60, 24, 83], [0, 62, 0, 84]])),
+        ("d", 0, True, np.array([[12, 36, 6]])),
+    ]
+    music = music_from_tracks(tracks, 24)
+    enc = encode(music, [1, 2, None], dedup=True)
+    assert enc.notes.tolist() == [[0, 64, 24, 81], [0, 60, 24, 82], [24, 60, 24, 80]]  # no copy, no 0 duration
+    assert enc.parts.tolist() == [1, 2, 1] and enc.drums.tolist() == [[12, 36, 6, 64]]
+    everything = encode(music)  # by default a track's part is its rank among the pitched tracks
+    assert everything.parts.tolist() == [0, 1, 1, 1, 0] and len(everything.notes) == 5
+
+
+def test_decode_inverts_encode():
+    tracks = [
+        (name, 0, False, np.array([[0, 72 - 7 * i, 24, 90], [24, 70 - 7 * i, 12, 70]])) for i, name in enumerate("SATB")
+    ]
+    music = music_from_tracks(tracks + [("d", 0, True, np.array([[0, 36, 6, 100]]))], 24, tempo_qpm=90.0)
+    enc = encode(music)
+    dataset = {"name": "x", "labels": list("SATB"), "programs": [73, 68, 71, 70]}
+    out = decode(enc.notes, enc.parts, dataset, drums=enc.drums, qpm=enc.qpm)
+    assert [t.program for t in out.tracks] == [73, 68, 71, 70, 0] and out.tracks[-1].is_drum
+    assert out.tempos[0].qpm == 90.0
+    again = encode(out)
+    assert again.notes.tolist() == enc.notes.tolist() and again.parts.tolist() == enc.parts.tolist()
 
 
 def _piece(names):
@@ -98,9 +120,14 @@ def test_folder_dataset_pop_with_drums(tmp_path):
 
     folder = tmp_path / "pop"
     for i in range(3):
-        tracks = [("p", 0, False, np.array([[0, 72, 24], [24, 74, 24]])), ("g", 25, False, np.array([[0, 64, 24]])),
-                  ("b", 33, False, np.array([[0, 40, 48]])), ("s", 49, False, np.array([[0, 60, 96]])),
-                  ("x", 118, False, np.array([[0, 50, 12]])), ("d", 0, True, np.array([[0, 36, 12], [12, 42, 12]]))]
+        tracks = [
+            ("p", 0, False, np.array([[0, 72, 24], [24, 74, 24]])),
+            ("g", 25, False, np.array([[0, 64, 24]])),
+            ("b", 33, False, np.array([[0, 40, 48]])),
+            ("s", 49, False, np.array([[0, 60, 96]])),
+            ("x", 118, False, np.array([[0, 50, 12]])),
+            ("d", 0, True, np.array([[0, 36, 12], [12, 42, 12]])),
+        ]
         write_midi(music_from_tracks(tracks, 24), folder / f"song{i}.mid")
     exs = load_examples("pop", folder=str(folder), cache_dir=str(tmp_path / "cache"))
     assert len(exs) == 3

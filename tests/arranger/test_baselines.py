@@ -2,7 +2,7 @@ import numpy as np
 
 from arranger.baselines import Baseline, closest_pitch, fit_zone, zone_predict
 from arranger.data import Example
-from arranger.features import entry_hints
+from arranger.representation import entry_hints
 
 
 def test_zone_fit_is_exact_on_separable_data():
@@ -34,8 +34,9 @@ def test_baseline_fit_predict():
 def test_closest_pitch_mono_keeps_chords_on_distinct_parts():
     # SATB chords: both notes of the upper pair lie above their last pitches, so the unconstrained rule
     # gives both to the soprano; mono matches them to distinct parts by squared distance
-    notes = np.array([[0, 72, 24], [0, 67, 24], [0, 60, 24], [0, 48, 24],
-                      [24, 76, 24], [24, 74, 24], [24, 62, 24], [24, 50, 24]])
+    notes = np.array(
+        [[0, 72, 24], [0, 67, 24], [0, 60, 24], [0, 48, 24], [24, 76, 24], [24, 74, 24], [24, 62, 24], [24, 50, 24]]
+    )
     labels = np.array([0, 1, 2, 3, 0, 1, 2, 3])
     entry = entry_hints(notes[:, 0], labels, 4)
     assert closest_pitch(notes, entry, mono=True).tolist() == labels.tolist()

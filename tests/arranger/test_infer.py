@@ -5,14 +5,23 @@ import numpy as np
 import pytest
 import torch
 
-from arranger.infer import run_infer
+from arranger.infer import run
+from gm_common.cli import compose
 from gm_common.errors import ToolkitError
 from gm_common.notes import music_from_tracks, read_music, write_midi
 
 
+def run_infer(overrides: list[str]):
+    return run(compose("arranger", "infer", overrides))
+
+
 def _cfg(ckpt, inp, out, **kw):
-    return {"input": str(inp), "ckpt": str(ckpt), "output_dir": str(out), "programs": None, "wav": False, "png": True,
-            "overwrite": False, "dataset": None, "use_input_parts": False, **kw}
+    return [
+        f"input={inp}",
+        f"ckpt={ckpt}",
+        f"output_dir={out}",
+        *(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in kw.items()),
+    ]
 
 
 def test_infer_writes_one_track_per_part(tiny_lstm, song, tmp_path):
@@ -30,7 +39,7 @@ def test_infer_programs_override_and_wav(tiny_lstm, song, tmp_path):
     from gm_common.render import fluidsynth_available
 
     wav = fluidsynth_available()
-    paths = run_infer(_cfg(tiny_lstm, song, tmp_path, programs=[0, 1, 2, 3], wav=wav))
+    paths = run_infer(_cfg(tiny_lstm, song, tmp_path, programs="[0,1,2,3]", wav=wav))
     music = read_music(paths["midi"])
     assert {t.program for t in music.tracks if not t.is_drum} <= {0, 1, 2, 3}
     if wav:
@@ -74,14 +83,18 @@ def test_bad_inputs_give_one_error_and_write_nothing(tiny_lstm, song, tmp_path, 
         run_infer(_cfg(tmp_path / "nope.ckpt", song, out))
     # checkpoint for another dataset
     ckpt = torch.load(tiny_lstm, weights_only=True)
-    ckpt["hyper_parameters"]["dataset"] = {"name": "quartets", "labels": ["Violin 1", "Violin 2", "Viola", "Cello"], "programs": [40, 40, 41, 42]}
+    ckpt["hyper_parameters"]["dataset"] = {
+        "name": "quartets",
+        "labels": ["Violin 1", "Violin 2", "Viola", "Cello"],
+        "programs": [40, 40, 41, 42],
+    }
     other = tmp_path / "quartets.ckpt"
     torch.save(ckpt, other)
     with pytest.raises(ToolkitError, match="quartets"):
         run_infer(_cfg(other, song, out, dataset="bach"))
     # wrong number of programs
     with pytest.raises(ToolkitError, match="programs"):
-        run_infer(_cfg(tiny_lstm, song, out, programs=[0, 1]))
+        run_infer(_cfg(tiny_lstm, song, out, programs="[0,1]"))
     assert not out.exists() or not any(out.iterdir())
     # existing output is not clobbered
     run_infer(_cfg(tiny_lstm, song, out))
@@ -96,7 +109,12 @@ def test_cli_positional_input_and_clear_error(tiny_lstm, song, tmp_path, repo_ro
     assert (tmp_path / "song_arranged.mid").is_file() and "midi:" in proc.stdout
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"not midi")
-    proc = subprocess.run([sys.executable, "-m", "arranger.infer", str(bad), f"ckpt={tiny_lstm}"], cwd=repo_root,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "arranger.infer", str(bad), f"ckpt={tiny_lstm}"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error:") and "Traceback" not in proc.stderr
     assert not (tmp_path / "bad_arranged.mid").exists()

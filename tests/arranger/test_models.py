@@ -3,9 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from arranger.features import collate, make_features
+from arranger.lightning import ArrangerModule
 from arranger.models import build_net
-from arranger.module import ArrangerModule
+from arranger.representation import collate, make_features
 
 KINDS = ["lstm", "bilstm", "transformer_dec", "transformer_enc", "mlp"]
 
@@ -17,7 +17,11 @@ def _seq(n, seed=0):
 
 
 def _cfg(kind, **flags):
-    sizes = {"hidden": 16, "layers": 2} if kind in ("lstm", "bilstm", "mlp") else {"d_model": 16, "layers": 2, "heads": 2, "ff": 32, "window": 16}
+    sizes = (
+        {"hidden": 16, "layers": 2}
+        if kind in ("lstm", "bilstm", "mlp")
+        else {"d_model": 16, "layers": 2, "heads": 2, "ff": 32, "window": 16}
+    )
     return {"kind": kind, "name": kind, "dropout": 0.0, **sizes, **flags}
 
 

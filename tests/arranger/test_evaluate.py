@@ -2,9 +2,13 @@ import json
 import subprocess
 import sys
 
-from arranger.evaluate import evaluate_arranger, run_table
+import pytest
+
 from arranger.data import split_examples
+from arranger.evaluate import evaluate_arranger, run, run_table
 from arranger.predict import Arranger
+from gm_common.cli import compose
+from gm_common.errors import ConfigError
 
 
 def test_evaluate_full_length_and_table(tiny_lstm, examples, tmp_path, tiny_train, cache_dir):
@@ -16,15 +20,30 @@ def test_evaluate_full_length_and_table(tiny_lstm, examples, tmp_path, tiny_trai
     runs = tmp_path / "runs"
     tiny_train(runs, cache_dir, "zone")
     (runs / "run_zone").rename(runs / "bach_zone")
-    results = run_table(runs, ["bach"], {"cache_dir": str(cache_dir), "limit": 12}, tmp_path)
+    data_cfg = compose("arranger", "evaluate", [f"data.cache_dir={cache_dir}", "data.limit=12"]).data
+    results = run_table(runs, ["bach"], data_cfg, tmp_path)
     assert "zone" in results and (tmp_path / "confusion_bach_zone.png").is_file()
 
 
 def test_evaluate_cli(tiny_lstm, cache_dir, tmp_path, repo_root):
     out = tmp_path / "eval"
-    cmd = [sys.executable, "-m", "arranger.evaluate", f"ckpt={tiny_lstm}", f"data.cache_dir={cache_dir}", "data.limit=12", f"run_dir={out}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "arranger.evaluate",
+        f"ckpt={tiny_lstm}",
+        f"data.cache_dir={cache_dir}",
+        "data.limit=12",
+        f"run_dir={out}",
+    ]
     proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads((out / "results.json").read_text())
     assert "bach" in results["lstm"] and list(out.glob("confusion_*.png"))
     assert "lstm" in proc.stdout
+
+
+def test_evaluate_without_a_checkpoint_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="ckpt="):
+        run(compose("arranger", "evaluate", [f"run_dir={tmp_path / 'eval'}"]))
+    assert not (tmp_path / "eval" / "results.json").exists()
