@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -68,10 +70,27 @@ RECIPES: dict[str, list[list[str]]] = {
 }
 
 
+PAPER = {  # the paper's test accuracy (%) of the arranger models (../shared/REFERENCE.md section 2)
+    "bach_bilstm": 97.13, "bach_lstm": 93.02, "quartets_bilstm": 74.38, "quartets_lstm": 67.43,
+}
+
+
 def run_dir_args(name: str) -> list[str]:
     """Where a recipe's run writes: ``run_dir=`` (mmt, arranger) or ``root=`` (clipsonic's four models)."""
     pkg = name.split("/")[0]
     return [f"root={RUNS / name}"] if pkg == "clipsonic" else [f"run_dir={RUNS / name}"]
+
+
+def command_lines(name: str) -> list[str]:
+    """The recipe's commands as a user types them."""
+    return [" ".join(["python -m", *cmd, *run_dir_args(name)]) for cmd in RECIPES[name]]
+
+
+def git_commit() -> str:
+    """HEAD's commit, with ``-dirty`` when the tree has uncommitted changes to tracked files."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode != 0
+    return head + ("-dirty" if dirty else "")
 
 
 def train(name: str, log_dir: Path) -> float:
@@ -83,20 +102,76 @@ def train(name: str, log_dir: Path) -> float:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     t0 = time.time()
     log_dir.mkdir(parents=True, exist_ok=True)
+    (RUNS / name).mkdir(parents=True, exist_ok=True)
+    (RUNS / name / "commit").write_text(git_commit())
     with open(log_dir / f"{name.replace('/', '_')}.log", "a") as log:
         for cmd in RECIPES[name]:
-            subprocess.run(
-                [sys.executable, "-m", *cmd, *run_dir_args(name)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=True,
-            )
+            subprocess.run([sys.executable, "-m", *cmd, *run_dir_args(name)], cwd=ROOT, env=env, stdout=log,
+                           stderr=subprocess.STDOUT, check=True)
     minutes = (time.time() - t0) / 60
     done.write_text(f"{minutes:.1f}")
     print(f"[done] {name} in {minutes:.1f} min", flush=True)
     return minutes
+
+
+def export_arranger(name: str, run: Path, dest: Path) -> dict:
+    """Ship the best checkpoint's weights (the moving average when kept) and measure them on the test split."""
+    from arranger.data import load_examples, split_examples
+    from arranger.evaluate import evaluate_arranger
+    from arranger.predict import Arranger
+    from gm_common.checkpoint import load_checkpoint
+    from gm_common.pretrained import export_checkpoint
+
+    ckpt = load_checkpoint(run / "checkpoints" / "best.ckpt")
+    prefix = "ema_net.module." if any(k.startswith("ema_net.module.") for k in ckpt["state_dict"]) else "net."
+    hp = ckpt["hyper_parameters"]
+    export_checkpoint(run / "checkpoints" / "best.ckpt", dest / "model.safetensors", prefix=prefix)
+    arranger = Arranger.from_pretrained(dest / "model.safetensors")
+    dataset = hp["dataset"]["name"]
+    test = split_examples(load_examples(dataset), seed=0)["test"]
+    result = evaluate_arranger(arranger, test)
+    first5 = {ex.name: float((arranger.predict(ex.notes[:, :3], ex.notes[:, 3]) == ex.notes[:, 3]).mean()) for ex in test[:5]}
+    trained = json.loads((run / "test_metrics.json").read_text())
+    model = hp["model"]
+    return {
+        "summary": f"{model['kind']} on {dataset} ({', '.join(hp['dataset']['labels'])}); test accuracy "
+                   f"{100 * result['accuracy']:.2f} % (paper {PAPER[name.split('/')[1]]:.2f} %)",
+        "architecture": model,
+        "data": {"dataset": dataset, "source": "music21 corpus (embedded)", "split": "8:1:1 by piece, seed 0",
+                 "test_pieces": result["pieces"], "test_notes": result["notes"]},
+        "weights": {"prefix": prefix, "from": "best checkpoint by validation accuracy (moving average of the weights)"},
+        "test": {"accuracy": result["accuracy"], "balanced_accuracy": result["balanced_accuracy"],
+                 "soundness": result["soundness"], "completeness": result["completeness"],
+                 "accuracy_fp32_checkpoint": trained["accuracy"], "first_5_test_pieces": first5},
+        "paper_accuracy_percent": PAPER[name.split("/")[1]],
+    }
+
+
+EXPORTERS = {"arranger": export_arranger}
+
+
+def export(name: str) -> Path:
+    """Write ``packages/<pkg>/pretrained/<model>/`` from a finished run: weights (fp16) and card.json."""
+    from gm_common.pretrained import write_card
+
+    pkg, model = name.split("/")
+    run, dest = RUNS / name, ROOT / "packages" / pkg / "pretrained" / model
+    card = {"name": model, "toolkit": pkg}
+    card.update(EXPORTERS[pkg](name, run, dest))
+    card.update({
+        "commands": command_lines(name),
+        "commit": (run / "commit").read_text().strip(),
+        "wall_minutes": float((run / "done").read_text()),
+        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores shared by two training runs "
+                   "(and other work); one torch thread per run",
+        "trained": time.strftime("%Y-%m-%d", time.localtime((run / "done").stat().st_mtime)),
+        "files": {p.name: p.stat().st_size for p in sorted(dest.glob("*.safetensors"))},
+        "dtype": "float16 weights (loaded as float32)",
+        "retrain": f"make pretrained  (or: .venv/bin/python scripts/pretrained.py --only {name})",
+    })
+    write_card(dest, card)
+    print(f"[export] {name}: {dest} ({sum(card['files'].values()) / 1e6:.2f} MB) {card['summary']}", flush=True)
+    return dest
 
 
 def main() -> None:
@@ -108,6 +183,9 @@ def main() -> None:
     if not args.export_only:
         with ThreadPoolExecutor(args.parallel) as pool:
             list(pool.map(lambda n: train(n, RUNS / "_logs"), args.only))
+    for name in args.only:
+        if (RUNS / name / "done").is_file() and name.split("/")[0] in EXPORTERS:
+            export(name)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from gm_common.cli import entry_point
 from gm_common.errors import ConfigError
 from gm_common.files import check_writable
 from gm_common.notes import write_midi
-from gm_common.pretrained import list_pretrained
+from gm_common.pretrained import print_pretrained
 
 
 def output_paths(input_path: Path, output_dir: str | Path | None) -> dict[str, Path]:
@@ -32,22 +32,10 @@ def output_paths(input_path: Path, output_dir: str | Path | None) -> dict[str, P
     return {"midi": folder / f"{stem}.mid", "png": folder / f"{stem}.png", "wav": folder / f"{stem}.wav"}
 
 
-def print_models(root: Path | None = None) -> dict[str, dict]:
-    """Print the shipped models (in ``root``, by default ``PRETRAINED``), a line each: the name and the card's
-    description; returns name -> card."""
-    root = Path(root or predict.PRETRAINED)
-    cards = list_pretrained(root)
-    for name, card in cards.items():
-        print(f"{name:<18} {card.get('description', '')}")
-    if not cards:
-        print(f"no shipped models in {root}")
-    return cards
-
-
 def run(cfg: DictConfig) -> dict[str, Path]:
     """Arrange ``cfg.input`` with ``cfg.ckpt`` (a shipped model's name or a checkpoint); returns the files written."""
     if cfg.list_models:
-        print_models()
+        print_pretrained(predict.PRETRAINED)
         return {}
     if not cfg.input:
         raise ConfigError("give the piece to arrange: python -m arranger.infer song.mid (or input=song.mid)")

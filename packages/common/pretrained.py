@@ -30,6 +30,16 @@ def list_pretrained(root: Path) -> dict[str, dict]:
     }
 
 
+def print_pretrained(root: Path) -> dict[str, dict]:
+    """Print the shipped models under ``root``, a line each (name and the card's ``summary``); returns them."""
+    cards = list_pretrained(root)
+    for name, card in cards.items():
+        print(f"{name:<18} {card.get('summary', '')}")
+    if not cards:
+        print(f"no shipped models in {root}")
+    return cards
+
+
 def pretrained_dir(root: Path, name: str) -> Path:
     """The folder of the shipped model ``name``; a :class:`ConfigError` listing the shipped names otherwise."""
     if not (root / name / "card.json").is_file():
@@ -49,14 +59,15 @@ def save_safetensors(
     path: str | Path, state_dict: dict[str, torch.Tensor], hyper_parameters: dict, half: bool = True
 ) -> Path:
     """Write weights (floating tensors as fp16 when ``half``) and their hyper-parameters, atomically."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     tensors = {
         k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
         for k, v in state_dict.items()
     }
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "hyper_parameters": json.dumps(hyper_parameters)})
+    data = save(tensors, metadata={"format": FORMAT, "hyper_parameters": json.dumps(hyper_parameters)})
+    with atomic_path(path) as tmp:  # written here as bytes: safetensors' save_file swaps in a file of mode 0600
+        tmp.write_bytes(data)
     return Path(path)
 
 

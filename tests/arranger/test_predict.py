@@ -9,12 +9,11 @@ import pytest
 import torch
 
 from arranger import Arranger, predict
-from arranger.infer import print_models
 from arranger.infer import run as infer
 from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
 from gm_common.errors import CheckpointError, ConfigError
-from gm_common.pretrained import export_checkpoint, write_card
+from gm_common.pretrained import export_checkpoint, print_pretrained, write_card
 
 
 def ship(root: Path, name: str, ckpt: Path, half: bool = True) -> Path:
@@ -22,7 +21,7 @@ def ship(root: Path, name: str, ckpt: Path, half: bool = True) -> Path:
     keys = load_checkpoint(ckpt)["state_dict"]
     prefix = "ema_net.module." if any(k.startswith("ema_net.module.") for k in keys) else "net."
     export_checkpoint(ckpt, root / name / "model.safetensors", prefix=prefix, half=half)
-    write_card(root / name, {"description": f"tiny test model {name}", "toolkit": "arranger"})
+    write_card(root / name, {"summary": f"tiny test model {name}", "toolkit": "arranger"})
     return root / name / "model.safetensors"
 
 
@@ -76,7 +75,7 @@ def test_damaged_weights_are_a_checkpoint_error(shipped, tmp_path):
     (root / "broken").mkdir(parents=True)
     data = (shipped / "bach_lstm" / "model.safetensors").read_bytes()
     (root / "broken" / "model.safetensors").write_bytes(data[: len(data) // 2])
-    write_card(root / "broken", {"description": "half a file"})
+    write_card(root / "broken", {"summary": "half a file"})
     with pytest.raises(CheckpointError, match="damaged"):
         Arranger.from_pretrained("broken", root=root)
 
@@ -84,14 +83,14 @@ def test_damaged_weights_are_a_checkpoint_error(shipped, tmp_path):
 def test_infer_by_name_lists_models_and_fails_cleanly(shipped, song, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(predict, "PRETRAINED", shipped)
     out = tmp_path / "out"
-    assert set(print_models()) == {"bach_bilstm", "bach_lstm", "bach_lstm_half"}
+    assert set(print_pretrained(shipped)) == {"bach_bilstm", "bach_lstm", "bach_lstm_half"}
     assert "bach_lstm_half     tiny test model bach_lstm_half" in capsys.readouterr().out
     assert infer(compose("arranger", "infer", ["list_models=true", f"output_dir={out}"])) == {}
     with pytest.raises(ConfigError, match="shipped: bach_bilstm"):
         infer(compose("arranger", "infer", [f"input={song}", "ckpt=nope", f"output_dir={out}"]))
     (shipped / "bad").mkdir()
     (shipped / "bad" / "model.safetensors").write_bytes(b"garbage")
-    write_card(shipped / "bad", {"description": "garbage"})
+    write_card(shipped / "bad", {"summary": "garbage"})
     with pytest.raises(CheckpointError):
         infer(compose("arranger", "infer", [f"input={song}", "ckpt=bad", f"output_dir={out}"]))
     assert not out.exists()

@@ -1,9 +1,17 @@
+import os
+
 import pytest
 import torch
 
 from gm_common.checkpoint import load_checkpoint, load_model
 from gm_common.errors import CheckpointError, ConfigError
 from gm_common.pretrained import export_checkpoint, list_pretrained, resolve, save_safetensors, write_card
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _ship(root, name="tiny"):
@@ -27,6 +35,7 @@ def test_a_shipped_model_loads_by_name_as_fp16_weights(tmp_path):
     assert hp == {"model": {"dim": 3}}
     assert loaded.weight.dtype == torch.float32
     assert torch.allclose(loaded.weight, net.weight, atol=1e-3) and not torch.equal(loaded.weight, torch.zeros(2, 3))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # readable by the group, as any new file
 
 
 def test_unknown_names_list_the_shipped_ones(tmp_path):
