@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 from gm_common.errors import ToolkitError
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
+_APP_CONFIG: dict[str, DictConfig] = {}  # the config of the app running in this process (see run_dir)
 
 
 def config_dir(pkg: str) -> Path:
@@ -35,17 +36,25 @@ def compose(pkg: str, name: str | None, overrides: Sequence[str] = (), hydra: bo
     the ``hydra`` node (launcher, run and sweep folders)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
-    with initialize_config_dir(config_dir=str(config_dir(pkg)), version_base="1.3"):
-        return hydra_compose(config_name=name, overrides=list(overrides), return_hydra_config=hydra)
+    running = GlobalHydra.instance().is_initialized()  # composed inside a running app (a demo): set it aside
+    backup = GlobalHydra.instance().hydra if running else None
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir(pkg)), version_base="1.3"):
+            return hydra_compose(config_name=name, overrides=list(overrides), return_hydra_config=hydra)
+    finally:
+        if running:
+            GlobalHydra.instance().initialize(backup)
 
 
 def run_dir(cfg: DictConfig) -> Path:
-    """The run's output folder: Hydra's when an app runs (DDP child processes get the parent's through an
-    override), else ``cfg.run_dir`` (a composed config)."""
+    """The run's output folder: Hydra's for the config of the running app (DDP child processes get the parent's
+    through an override), else ``cfg.run_dir`` (a composed config, also one run inside another app)."""
     from hydra.core.hydra_config import HydraConfig
 
-    if HydraConfig.initialized():
+    if cfg is _APP_CONFIG.get("cfg") and HydraConfig.initialized():
         return Path(HydraConfig.get().runtime.output_dir)
     return Path(cfg.run_dir)
 
@@ -72,6 +81,7 @@ def entry_point(
     def decorate(run: Callable[[DictConfig], Any]) -> Callable[[], None]:
         @hydra.main(config_path=str(config_dir(pkg)), config_name=config_name, version_base="1.3")
         def task(cfg: DictConfig) -> None:
+            _APP_CONFIG["cfg"] = cfg
             try:
                 run(cfg)
             except ToolkitError as err:

@@ -17,12 +17,15 @@ APP = textwrap.dedent('''
         """A toy app."""
         if cfg.fail:
             raise ConfigError("bad value")
-        Path(cfg.run_dir, "out.txt").write_text(str(cfg.input))
+        if cfg.nested:  # a run composed and started inside the app (as the demos do) writes where it is told
+            inner = cli.compose("toy", "app", [f"run_dir={cfg.nested}", f"input=inner-{cfg.input}"])
+            run(inner)
+        Path(cli.run_dir(cfg), "out.txt").write_text(str(cfg.input))
 
     main = cli.entry_point("toy", "app", positional="input")(run)
     main()
 ''')
-CONFIG = "input: null\nfail: false\nrun_dir: ???\nhydra:\n  run:\n    dir: ${run_dir}\n  job:\n    chdir: false\n"
+CONFIG = "input: null\nfail: false\nnested: null\nrun_dir: ???\nhydra:\n  run:\n    dir: ${run_dir}\n  job:\n    chdir: false\n"
 
 
 @pytest.fixture
@@ -42,6 +45,14 @@ def test_entry_point_runs_with_a_positional_argument(app, tmp_path):
     proc = app("song one.mid", f"run_dir={tmp_path / 'ok'}")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "ok" / "out.txt").read_text() == "song one.mid"
+
+
+def test_a_run_composed_inside_an_app_writes_to_its_own_folder(app, tmp_path):
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    proc = app("x.mid", f"run_dir={tmp_path / 'outer'}", f"nested={inner}")
+    assert proc.returncode == 0, proc.stderr
+    assert (inner / "out.txt").read_text() == "inner-x.mid" and (tmp_path / "outer" / "out.txt").read_text() == "x.mid"
 
 
 def test_a_failed_run_prints_one_line_and_leaves_no_folder(app, tmp_path):
