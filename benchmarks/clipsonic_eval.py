@@ -1,7 +1,7 @@
-"""The clipsonic evaluation table (IQ / ZS / PD: accuracy, FAD, text-audio) and a guidance-scale sweep, on the
-synthetic set with the models trained under outputs/clipsonic/ (see packages/clipsonic/README.md).
+"""The clipsonic evaluation table (IQ / ZS / PD: accuracy, FAD, text-audio) on the
+synthetic set with the models named by ``models=`` (see packages/clipsonic/README.md).
 
-    python benchmarks/clipsonic_eval.py [per_class=16] [sweep=[1,3,6]] (default: no sweep; 384 clips per scale) [any evaluate.yaml override]
+    python benchmarks/clipsonic_eval.py [models=outputs/clipsonic] [per_class=16] [any evaluate.yaml override]
 
 Prints the tables and writes benchmarks/results/clipsonic_eval.json, with each model's training steps and
 wall-clock training minutes (from the first and last timestamps of the run's Hydra log, caching included).
@@ -42,30 +42,34 @@ def training_minutes(run_dir: Path) -> float | None:
 def main() -> None:
     import torch
 
-    from gm_common.files import atomic_write_text
-
-    from clipsonic._cli import compose
     from clipsonic.evaluate import run
+    from gm_common.cli import compose
+    from gm_common.files import atomic_write_text
 
     torch.set_num_threads(1)
     overrides = ["per_class=16", "sweep=[]", *sys.argv[1:]]
-    cfg = compose("evaluate", overrides)
+    cfg = compose("clipsonic", "evaluate", overrides)
     t0 = time.perf_counter()
-    result = run.__wrapped__(cfg)
+    result = run(cfg)
     result["eval_seconds"] = time.perf_counter() - t0
     steps = {}
-    for name, path in (("diffusion", cfg.diffusion_ckpt), ("prior", cfg.prior_ckpt), ("clip", Path(cfg.root) / "clip" / "checkpoints" / "last.ckpt")):
-        if Path(path).is_file():
-            steps[name] = int(torch.load(path, map_location="cpu", weights_only=True).get("global_step", -1))
+    root = Path(cfg.models)  # a folder trained with root=<folder> (a shipped name has its steps on its card)
+    for name in ("diffusion", "prior", "clip"):
+        path = root / name / "checkpoints" / "last.ckpt"
+        if path.is_file():
+            steps[name] = int(torch.load(path, map_location="cpu", weights_only=True)["global_step"])
     result["training_steps"] = steps
-    root = Path(cfg.root)
-    result["training_minutes"] = {name: training_minutes(root / name) for name in ("clip", "prior", "diffusion", "vocoder")}
+    result["training_minutes"] = {
+        name: training_minutes(root / name) for name in ("clip", "prior", "diffusion", "vocoder")
+    }
     if result.get("judge_training_seconds") is not None:
         result["training_minutes"]["judge"] = result["judge_training_seconds"] / 60
     parts = [result["training_minutes"].get(k) for k in ("clip", "prior", "diffusion", "judge")]
     if all(v is not None for v in parts):
         result["training_minutes"]["clip+prior+diffusion+judge"] = sum(parts)
-    result["note"] = "measured with 1 thread (OMP_NUM_THREADS=1) on a 2-core CPU machine shared with another training job"
+    result["note"] = (
+        "measured with 1 thread (OMP_NUM_THREADS=1) on a 2-core CPU machine shared with another training job"
+    )
     result["torch_threads"] = torch.get_num_threads()
     out = Path(__file__).resolve().parent / "results" / "clipsonic_eval.json"
     atomic_write_text(out, json.dumps(result, indent=1))

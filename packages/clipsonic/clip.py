@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from gm_common.checkpoint import load_checkpoint
 from gm_common.errors import CheckpointError, ConfigError
 from gm_common.files import atomic_path
+from gm_common.schedules import WarmupDecay, per_step
 
 FORMAT = "clipsonic-clip-v1"
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -66,31 +67,45 @@ class Clip:
 
     @property
     def embed_dim(self) -> int:
-        return int(self.model.text_projection.shape[1]) if hasattr(self.model, "text_projection") and self.model.text_projection is not None else int(self.embed_texts(["x"]).shape[1])
+        """The size of the (shared) embedding space."""
+        return (
+            int(self.model.text_projection.shape[1])
+            if hasattr(self.model, "text_projection") and self.model.text_projection is not None
+            else int(self.embed_texts(["x"]).shape[1])
+        )
 
     def preprocess(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 [N, H, W, 3] -> normalised float [N, 3, S, S] (bicubic resize)."""
         x = torch.as_tensor(np.asarray(images)).float().div(255.0).permute(0, 3, 1, 2)
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", align_corners=False).clamp(0, 1)
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", align_corners=False).clamp(
+                0, 1
+            )
         return (x - self.mean) / self.std
 
     def tokenize(self, texts: list[str]) -> torch.Tensor:
+        """Token ids [N, context_length]; a :class:`ConfigError` for an empty text."""
         for t in texts:
             if not isinstance(t, str) or not t.strip():
-                raise ConfigError("empty text prompt: give a non-empty description, e.g. \"a red circle\"")
+                raise ConfigError('empty text prompt: give a non-empty description, e.g. "a red circle"')
         return self.tokenizer(list(texts))
 
     @torch.no_grad()
     def embed_images(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """L2-normalised image embeddings [N, D]."""
-        out = [F.normalize(self.model.encode_image(self.preprocess(images[i : i + batch_size])), dim=-1) for i in range(0, len(images), batch_size)]
+        out = [
+            F.normalize(self.model.encode_image(self.preprocess(images[i : i + batch_size])), dim=-1)
+            for i in range(0, len(images), batch_size)
+        ]
         return torch.cat(out).numpy().astype(np.float32)
 
     @torch.no_grad()
     def embed_texts(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
         """L2-normalised text embeddings [N, D]."""
-        out = [F.normalize(self.model.encode_text(self.tokenize(texts[i : i + batch_size])), dim=-1) for i in range(0, len(texts), batch_size)]
+        out = [
+            F.normalize(self.model.encode_text(self.tokenize(texts[i : i + batch_size])), dim=-1)
+            for i in range(0, len(texts), batch_size)
+        ]
         return torch.cat(out).numpy().astype(np.float32)
 
 
@@ -111,16 +126,24 @@ def save_clip(path: str | Path, model: torch.nn.Module, name: str, model_kwargs:
 def load_clip(cfg: DictConfig | dict) -> Clip:
     """The CLIP named by ``cfg`` (``name``, ``model_kwargs``, ``checkpoint``).
 
-    ``checkpoint`` is either a file written by :func:`save_clip` / ``train_clip`` or a real pretrained open_clip
-    checkpoint (a state dict, e.g. ``open_clip_pytorch_model.bin``) for the architecture ``name``.
+    ``checkpoint`` is a file written by :func:`save_clip` / ``train_clip``, a shipped ``clip.safetensors``
+    (:func:`export_clip`), or a real pretrained open_clip checkpoint (a state dict, e.g.
+    ``open_clip_pytorch_model.bin``) for the architecture ``name``.
     """
     cfg = _plain(cfg)
     path = cfg.get("checkpoint")
     if not path:
-        raise CheckpointError("no CLIP checkpoint given (clip.checkpoint=...); train one with python -m clipsonic.train_clip")
+        raise CheckpointError(
+            "no CLIP checkpoint given (clip.checkpoint=...); train one with python -m clipsonic.train_clip"
+        )
     ckpt = load_checkpoint(path)
     if isinstance(ckpt, dict) and ckpt.get("format") == FORMAT:
         name, kwargs, state = ckpt["name"], ckpt["model_kwargs"], ckpt["state_dict"]
+    elif str(path).endswith(".safetensors"):
+        hp = ckpt["hyper_parameters"]
+        if "name" not in hp or "model_kwargs" not in hp:
+            raise CheckpointError(f"{path} is not a clipsonic CLIP file (its metadata has no name, model_kwargs)")
+        name, kwargs, state = hp["name"], hp["model_kwargs"], ckpt["state_dict"]
     else:
         name, kwargs = cfg["name"], cfg.get("model_kwargs") or {}
         state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
@@ -131,52 +154,21 @@ def load_clip(cfg: DictConfig | dict) -> Clip:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise CheckpointError(f"CLIP checkpoint {path} does not match open_clip model {name!r} {kwargs or ''}: {str(err)[:300]}") from err
+        raise CheckpointError(
+            f"CLIP checkpoint {path} does not match open_clip model {name!r} {kwargs or ''}: {str(err)[:300]}"
+        ) from err
     return Clip(model, name, kwargs)
 
 
-# ------------------------------------------------------------------------------------------------ training
-class CaptionImages(torch.utils.data.Dataset):
-    """Image-caption pairs from a ``captions.csv`` (file,caption[,label]) beside the images."""
+def export_clip(clip_pt: str | Path, out: str | Path, half: bool = True) -> Path:
+    """Ship a CLIP that ``train_clip`` exported (``clip/clip.pt``) as ``clip.safetensors``: its weights, and
+    its open_clip name and model kwargs as the hyper-parameters."""
+    from gm_common.pretrained import save_safetensors
 
-    def __init__(self, csv_path: str | Path, indices: list[int] | None = None):
-        import pandas as pd
-
-        from gm_common.errors import InputFileError
-
-        csv_path = Path(csv_path)
-        if not csv_path.is_file():
-            raise InputFileError(csv_path, "caption file not found (run python -m clipsonic.data.synthesize)")
-        table = pd.read_csv(csv_path)
-        if not {"file", "caption"} <= set(table.columns):
-            raise InputFileError(csv_path, "caption table needs the columns file,caption")
-        if indices is not None:
-            table = table.iloc[indices]
-        self.root = csv_path.parent
-        self.files = [str(self.root / f) for f in table["file"]]
-        self.captions = [str(c) for c in table["caption"]]
-        self.labels = table["label"].to_numpy() if "label" in table.columns else np.full(len(table), -1)
-        self._images: np.ndarray | None = None
-
-    def images(self) -> np.ndarray:
-        """All images as uint8 [N, H, W, 3] (read once)."""
-        if self._images is None:
-            from clipsonic.data.video import load_image
-
-            self._images = np.stack([load_image(f) for f in self.files])
-        return self._images
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, i: int):
-        return self.images()[i], self.captions[i]
-
-
-def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    perm = np.random.default_rng(seed).permutation(n)
-    n_valid = max(1, int(round(n * valid_fraction))) if n > 1 else 0
-    return sorted(perm[n_valid:].tolist()), sorted(perm[:n_valid].tolist())
+    ckpt = load_checkpoint(clip_pt)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{clip_pt} is not a CLIP exported by python -m clipsonic.train_clip")
+    return save_safetensors(out, ckpt["state_dict"], {"name": ckpt["name"], "model_kwargs": ckpt["model_kwargs"]}, half)
 
 
 class ClipModule(L.LightningModule):
@@ -187,8 +179,15 @@ class ClipModule(L.LightningModule):
     text and image embeddings stay in separate regions (the "modality gap", Liang et al. 2022), as in a real
     CLIP, instead of the gap closing as it does when a small model on easy data lowers the scale."""
 
-    def __init__(self, name: str, model_kwargs: dict, lr: float = 1e-3, weight_decay: float = 0.1, warmup_steps: int = 50,
-                 learn_logit_scale: bool = True):
+    def __init__(
+        self,
+        name: str,
+        model_kwargs: dict,
+        lr: float = 1e-3,
+        weight_decay: float = 0.1,
+        warmup_steps: int = 50,
+        learn_logit_scale: bool = True,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.model = build_clip_model(name, model_kwargs)
@@ -196,7 +195,7 @@ class ClipModule(L.LightningModule):
         self.clip = Clip(self.model, name, model_kwargs)
         self.model.train()
 
-    def _step(self, batch) -> torch.Tensor:
+    def _step(self, batch: tuple[torch.Tensor, list[str]]) -> torch.Tensor:
         images, captions = batch
         x = self.clip.preprocess(images.cpu().numpy()).to(self.device)
         tokens = self.clip.tokenize(list(captions)).to(self.device)
@@ -206,46 +205,25 @@ class ClipModule(L.LightningModule):
         # captions of the same concept are not negatives of each other when identical strings
         same = torch.tensor([[a == b for b in captions] for a in captions], device=self.device, dtype=torch.float32)
         target = same / same.sum(1, keepdim=True)
-        return 0.5 * (torch.sum(-target * logits.log_softmax(1), 1).mean() + torch.sum(-target * logits.T.log_softmax(1), 1).mean())
+        return 0.5 * (
+            torch.sum(-target * logits.log_softmax(1), 1).mean()
+            + torch.sum(-target * logits.T.log_softmax(1), 1).mean()
+        )
 
     def training_step(self, batch, _):
+        """Symmetric InfoNCE on a batch of (images, captions)."""
         loss = self._step(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch[1]))
         return loss
 
     def validation_step(self, batch, _):
+        """The same loss on held-out pairs."""
         self.log("val/loss", self._step(batch), prog_bar=True, batch_size=len(batch[1]), sync_dist=True)
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW([p for p in self.parameters() if p.requires_grad], lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        warm = max(1, self.hparams.warmup_steps)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-
-def _collate(batch):
-    return torch.as_tensor(np.stack([b[0] for b in batch])), [b[1] for b in batch]
-
-
-class _InMemory(torch.utils.data.Dataset):
-    def __init__(self, images: np.ndarray, captions: list[str]):
-        self.images, self.captions = images, captions
-
-    def __len__(self):
-        return len(self.captions)
-
-    def __getitem__(self, i):
-        return self.images[i], self.captions[i]
-
-
-def caption_loaders(csv_path: str | Path, valid_fraction: float, batch_size: int, seed: int, **loader: Any):
-    ds = CaptionImages(csv_path)
-    images = ds.images()
-    tr, va = split_indices(len(ds), valid_fraction, seed)
-    train = _InMemory(images[tr], [ds.captions[i] for i in tr])
-    valid = _InMemory(images[va], [ds.captions[i] for i in va])
-    dl = torch.utils.data.DataLoader
-    return (
-        dl(train, batch_size=min(batch_size, len(train)), shuffle=True, drop_last=True, collate_fn=_collate, **loader),
-        dl(valid, batch_size=batch_size, shuffle=False, collate_fn=_collate, **loader),
-    )
+        """AdamW, linear warm-up then a constant learning rate."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        return per_step(
+            opt, WarmupDecay(total_steps=1, warmup_steps=max(1, self.hparams.warmup_steps), shape="constant")
+        )

@@ -1,61 +1,90 @@
-"""The clipsonic demo: a small synthetic audio-visual world, CLIP + prior + diffusion trained briefly (reused
-when an earlier demo trained them), then text-to-audio in ZS and PD mode.
+"""The clipsonic demo: text-to-audio in ZS and PD mode with the shipped models (seconds), or, with
+``train=true``, with models trained here first on a small synthetic world (a few minutes on 2 CPU cores the
+first time; reused afterwards).
 
-    python -m clipsonic.demo ["a blue square"]
+    python -m clipsonic.demo ["a blue square"] [train=true]
 
-Writes under ``outputs/demo/clipsonic/`` and prints where the WAV and PNG files are (a few minutes on 2 CPU
-cores the first time, seconds afterwards).
+Writes under ``outputs/demo/clipsonic/`` and prints where the WAV and PNG files are.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path("outputs/demo/clipsonic")
+from omegaconf import DictConfig
+
+from gm_common.cli import compose, entry_point, positional_override
+
+QUIET = ["trainer.progress_refresh_rate=50", "+trainer.enable_model_summary=false"]
 
 
-def _quiet() -> list[str]:
-    return ["trainer.progress_refresh_rate=50", "+trainer.enable_model_summary=false"]
-
-
-def main(argv: list[str] | None = None) -> list[Path]:
-    from clipsonic import generate, train, train_clip, train_prior
-    from clipsonic._cli import cli, compose
+def train_small(root: Path, step) -> Path:
+    """Synthesize a small set and train CLIP, prior and diffusion on it under ``root`` (each reused when
+    an earlier demo trained it); returns ``root``, a model folder for ``models=``."""
+    from clipsonic import train, train_clip, train_prior
     from clipsonic.data.synthesize import synthesize
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    prompt = argv[0] if argv else "a red circle"
+    common = [f"root={root}", *QUIET]
+    if not (root / "data" / "synthetic" / "labels.csv").is_file():
+        step("synthesizing a small audio-visual set (8 concepts x 16 videos, 1200 captioned images)")
+        synthesize(root / "data" / "synthetic", videos_per_class=16, caption_images=1200, split=(0.75, 0.125, 0.125))
+    if not (root / "clip" / "clip.pt").is_file():
+        step("training the stand-in CLIP on image-caption pairs")
+        train_clip.run(compose("clipsonic", "train_clip", [*common, "trainer.max_steps=200", "data.batch_size=96"]))
+    if not (root / "prior" / "checkpoints" / "last.ckpt").is_file():
+        step("training the diffusion prior (text embedding -> image embedding)")
+        train_prior.run(
+            compose(
+                "clipsonic", "train_prior", [*common, "trainer.max_steps=500", "model.hidden=256", "model.layers=3"]
+            )
+        )
+    if not (root / "diffusion" / "checkpoints" / "last.ckpt").is_file():
+        step("training the mel diffusion model on video frames -> audio (briefly)")
+        train.run(
+            compose(
+                "clipsonic",
+                "train",
+                [*common, "trainer.max_steps=160", "data.batch_size=16", "trainer.check_val_every_n_epoch=100"],
+            )
+        )
+    return root
+
+
+def run(cfg: DictConfig) -> list[Path]:
+    """Generate from ``prompt`` in ZS and PD mode; returns the files written."""
+    from clipsonic import generate
+
     t0 = time.time()
-    root = [f"root={ROOT}"]
-    data = ROOT / "data" / "synthetic"
 
     def step(msg: str) -> None:
+        """Print a progress line with the seconds since the start."""
         print(f"[clipsonic demo {time.time() - t0:5.0f}s] {msg}", flush=True)
 
-    if not (data / "labels.csv").is_file():
-        step("synthesizing a small audio-visual set (8 concepts x 16 videos, 1200 captioned images)")
-        synthesize(data, videos_per_class=16, caption_images=1200, split=(0.75, 0.125, 0.125))
-    if not (ROOT / "clip" / "clip.pt").is_file():
-        step("training the stand-in CLIP on image-caption pairs")
-        cli(train_clip.run)(compose("train_clip", [*root, *_quiet(), "trainer.max_steps=200", "batch_size=96"]))
-    if not (ROOT / "prior" / "checkpoints" / "last.ckpt").is_file():
-        step("training the diffusion prior (text embedding -> image embedding)")
-        cli(train_prior.run)(compose("train_prior", [*root, *_quiet(), "trainer.max_steps=500", "prior.hidden=256", "prior.layers=3"]))
-    if not (ROOT / "diffusion" / "checkpoints" / "last.ckpt").is_file():
-        step("training the mel diffusion model on video frames -> audio (briefly)")
-        cli(train.run)(compose("train", [*root, *_quiet(), "trainer.max_steps=160", "data.batch_size=16", "trainer.check_val_every_n_epoch=100"]))
+    root = Path(cfg.root)
+    models = train_small(root, step) if cfg.train else cfg.models
+    shipped = [f"pretrained_root={cfg.pretrained_root}"] if cfg.pretrained_root else []
     written = []
     for mode in ("zs", "pd"):
-        step(f"generating from {prompt!r} in {mode.upper()} mode")
-        written += cli(generate.run)(compose("generate", [*root, *generate.prompt_to_override([prompt])[:1], f"mode={mode}", "steps=25", "n=2",
-                                                         f"out_dir={ROOT / 'generate'}", "overwrite=true"]))
+        step(f"generating from {cfg.prompt!r} in {mode.upper()} mode with models {models}")
+        overrides = [
+            *positional_override([cfg.prompt], "prompt"),
+            f"models={models}",
+            *shipped,
+            f"mode={mode}",
+            f"steps={cfg.steps}",
+            f"n={cfg.n}",
+            f"out_dir={root / 'generate'}",
+            "overwrite=true",
+        ]
+        written += generate.run(compose("clipsonic", "generate", overrides))
     step("done. Files:")
     for p in written:
         print(f"  {p}")
     return written
 
+
+main = entry_point("clipsonic", "demo", positional="prompt")(run)
 
 if __name__ == "__main__":
     main()

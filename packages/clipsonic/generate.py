@@ -1,132 +1,109 @@
-"""Text (or image) to audio with the trained models, in the paper's three modes:
-
-- ``zs`` (zero-shot): the CLIP text embedding of the prompt conditions the diffusion model directly;
-- ``pd`` (prior): the diffusion prior maps the text embedding to an image embedding first;
-- ``iq`` (image query): the CLIP image embedding of ``image=frame.png`` (as in training).
+"""Text (or image) to audio from the command line: a thin layer over :class:`clipsonic.pipeline.ClipSonicPipeline`.
 
     python -m clipsonic.generate "a red circle" [mode=zs|pd|iq] [guidance=3] [steps=50] [n=4] [sampler=ddim|dpm|ddpm]
     python -m clipsonic.generate mode=iq image=frame.png     (or video=clip.mp4: its middle frame)
-    python -m clipsonic.generate "a red circle" vocoder=outputs/clipsonic/vocoder/checkpoints/last.ckpt
+    python -m clipsonic.generate "a red circle" models=outputs/clipsonic vocoder=synthetic
+    python -m clipsonic.generate list_models=true
 
+Uses the shipped models ``models=synthetic`` unless told otherwise (a shipped name, a folder trained with
+``root=<folder>``, or one part by path: ``diffusion_ckpt=``, ``prior_ckpt=``, ``clip.checkpoint=``).
 Writes ``<out_dir>/<name>_<mode>_<i>.wav`` and ``.png`` (mel spectrogram); never overwrites unless
-``overwrite=true``.
+``overwrite=true``; a run that fails writes nothing.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from omegaconf import DictConfig, OmegaConf
 
-from gm_common.errors import ConfigError, InputFileError
-
-from clipsonic._cli import cli, compose
-from gm_common.cli import positional_override
-
-MODES = ("zs", "pd", "iq")
-
-
-def prompt_to_override(argv: list[str]) -> list[str]:
-    """A first argument that is not ``key=value`` is the prompt: turn it into a ``prompt=`` override."""
-    return positional_override(argv, "prompt")
-
-
-def query_embeddings(mode: str, clip, prompts: list[str] | None = None, images: np.ndarray | None = None, prior=None,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """CLIP conditions [B, D] for a mode: text embeddings (zs), prior(text) (pd) or image embeddings (iq)."""
-    if mode not in MODES:
-        raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    if mode == "iq":
-        if images is None or len(images) == 0:
-            raise ConfigError("mode=iq needs an image (image=frame.png)")
-        return torch.from_numpy(clip.embed_images(images))
-    if not prompts:
-        raise ConfigError("empty text prompt: give a non-empty description, e.g. \"a red circle\"")
-    text = torch.from_numpy(clip.embed_texts(prompts))
-    if mode == "zs":
-        return text
-    if prior is None:
-        raise ConfigError("mode=pd needs a trained prior (prior_ckpt=...)")
-    return prior.sample(text, generator=generator)
+from clipsonic.pipeline import PRETRAINED, ClipSonicPipeline, Generation, check_mode
+from gm_common.cli import entry_point
+from gm_common.errors import ConfigError
+from gm_common.pretrained import print_pretrained
 
 
 def slug(text: str, limit: int = 40) -> str:
+    """A file-name stem from free text (lower case, ``_`` between words)."""
     s = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
     return s[:limit] or "query"
 
 
-@cli
-def run(cfg: DictConfig) -> list[Path]:
-    from gm_common.audio import save_wav
-    from gm_common.files import check_writable
-    from gm_common.plots import plot_mel
-    from gm_common.seed import seed_everything
-
-    from clipsonic.clip import load_clip
+def read_query(cfg: DictConfig, mode: str) -> tuple[str | None, np.ndarray | None, str]:
+    """The query of a run: (prompt, image, file stem); a clear error for a missing or unreadable one."""
     from clipsonic.data.video import load_image, read_video
-    from clipsonic.diffusion import SAMPLERS, load_diffusion
-    from clipsonic.prior import load_prior
-    from clipsonic.vocoder import check_vocoder, vocode
 
-    # ---- validate everything before writing anything
-    mode = str(cfg.mode).lower()
-    if mode not in MODES:
-        raise ConfigError(f"unknown mode {cfg.mode!r}; choose one of {', '.join(MODES)}")
-    if cfg.sampler not in SAMPLERS:
-        raise ConfigError(f"unknown sampler {cfg.sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    if int(cfg.n) < 1 or int(cfg.steps) < 1:
-        raise ConfigError("n and steps must be >= 1")
-    prompt = None if cfg.prompt is None else str(cfg.prompt)
-    image = None
     if mode == "iq":
         if cfg.image:
-            image = load_image(cfg.image)
-        elif cfg.get("video"):
-            image = read_video(cfg.video, n_frames=1, require_audio=False)[0][0]
-        else:
-            raise ConfigError("mode=iq needs an image or a video: image=frame.png or video=clip.mp4")
-    elif prompt is None or not prompt.strip():
-        raise ConfigError("empty text prompt: give a non-empty description, e.g. python -m clipsonic.generate \"a red circle\"")
-    check_vocoder(str(cfg.vocoder))
-    clip = load_clip(cfg.clip)
-    model = load_diffusion(cfg.diffusion_ckpt, expect_cond_dim=clip.embed_dim)
-    check_vocoder(str(cfg.vocoder), dict(model.hparams.mel))  # mel settings of a neural vocoder must match
-    prior = load_prior(cfg.prior_ckpt, expect_dim=clip.embed_dim) if mode == "pd" else None
-    query_file = Path(cfg.image or cfg.get("video") or "query") if mode == "iq" else None
-    stem = cfg.name or (query_file.stem if query_file else slug(prompt))
-    out_dir = Path(cfg.out_dir)
-    outs = [(out_dir / f"{stem}_{mode}_{i}.wav", out_dir / f"{stem}_{mode}_{i}.png") for i in range(int(cfg.n))]
-    for wav, png in outs:
+            return None, load_image(cfg.image), Path(cfg.image).stem
+        if cfg.video:
+            return None, read_video(cfg.video, n_frames=1, require_audio=False)[0][0], Path(cfg.video).stem
+        raise ConfigError("mode=iq needs an image or a video: image=frame.png or video=clip.mp4")
+    if cfg.prompt is None or not str(cfg.prompt).strip():
+        raise ConfigError(
+            'empty text prompt: give a non-empty description, e.g. python -m clipsonic.generate "a red circle"'
+        )
+    return str(cfg.prompt), None, slug(str(cfg.prompt))
+
+
+def load_pipeline(cfg: DictConfig, with_prior: bool) -> ClipSonicPipeline:
+    """The models a generate/evaluate config names (``models``, each part overridable by path)."""
+    return ClipSonicPipeline.from_pretrained(
+        cfg.models,
+        cfg.pretrained_root or PRETRAINED,
+        clip=OmegaConf.to_container(cfg.clip, resolve=True),
+        prior=cfg.prior_ckpt,
+        diffusion=cfg.diffusion_ckpt,
+        vocoder=cfg.vocoder,
+        with_prior=with_prior,
+    )
+
+
+def write_outputs(
+    out: Generation, paths: list[tuple[Path, Path]], title: str, overwrite: bool, hop_length: int
+) -> list[Path]:
+    """Save each generated segment as a WAV and a mel-spectrogram PNG."""
+    from gm_common.audio import save_wav
+    from gm_common.plots import plot_mel
+
+    written = []
+    for (wav, png), audio, log_mel in zip(paths, out.audio, out.log_mels):
+        save_wav(wav, audio, out.sample_rate, overwrite=overwrite)
+        plot_mel(log_mel, png, sample_rate=out.sample_rate, hop_length=hop_length, title=title, overwrite=overwrite)
+        written += [wav, png]
+    return written
+
+
+def run(cfg: DictConfig) -> list[Path]:
+    """Generate ``n`` segments for the query and write them; returns the files written."""
+    from gm_common.files import check_writable
+
+    if cfg.list_models:
+        print_pretrained(Path(cfg.pretrained_root or PRETRAINED))
+        return []
+    mode = check_mode(cfg.mode)
+    prompt, image, stem = read_query(cfg, mode)
+    pipe = load_pipeline(cfg, with_prior=mode == "pd")
+    stem = cfg.name or stem
+    paths = [
+        (Path(cfg.out_dir) / f"{stem}_{mode}_{i}.wav", Path(cfg.out_dir) / f"{stem}_{mode}_{i}.png")
+        for i in range(int(cfg.n))
+    ]
+    for wav, png in paths:
         check_writable(wav, cfg.overwrite)
         check_writable(png, cfg.overwrite)
-
-    # ---- generate
-    seed_everything(int(cfg.seed))
-    g = torch.Generator().manual_seed(int(cfg.seed))
-    n = int(cfg.n)
-    cond = query_embeddings(mode, clip, [prompt] * n if prompt else None, None if image is None else np.repeat(image[None], n, 0), prior, g)
-    mels = model.to_log_mel(model.sample(cond, cfg.sampler, int(cfg.steps), float(cfg.guidance), g)).numpy()
-    mel = model.hparams.mel
-    written = []
-    for (wav, png), log_mel in zip(outs, mels):
-        audio = vocode(log_mel, mel, str(cfg.vocoder))
-        save_wav(wav, audio, int(mel["sample_rate"]), overwrite=cfg.overwrite)
-        title = f"{mode}: {prompt if query_file is None else query_file.name} (guidance {cfg.guidance}, {cfg.sampler} {cfg.steps})"
-        plot_mel(log_mel, png, sample_rate=int(mel["sample_rate"]), hop_length=int(mel["hop_length"]), title=title, overwrite=cfg.overwrite)
-        written += [wav, png]
+    out = pipe(prompt, mode, image, int(cfg.n), float(cfg.guidance), int(cfg.steps), cfg.sampler, int(cfg.seed))
+    query = prompt if image is None else f"{stem} (image)"
+    title = f"{mode}: {query} (guidance {cfg.guidance}, {cfg.sampler} {cfg.steps})"
+    written = write_outputs(out, paths, title, cfg.overwrite, int(pipe.mel["hop_length"]))
     for p in written:
         print(p)
     return written
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = prompt_to_override(list(sys.argv[1:] if argv is None else argv))
-    cli(lambda: run(compose("generate", argv)))()
-
+main = entry_point("clipsonic", "generate", positional="prompt")(run)
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gm_common.errors import ConfigError
+from gm_common.schedules import WarmupDecay, per_step
+
 MR_STFT = ((256, 64), (512, 128), (1024, 256))  # (n_fft, hop) of the multi-resolution STFT loss
 
 
@@ -24,7 +27,8 @@ class ConvNeXtBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(channels, mult * channels), nn.GELU(), nn.Linear(mult * channels, channels))
         self.scale = nn.Parameter(torch.full((channels,), 0.1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, T]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, C, T] -> [B, C, T]."""
         h = self.dw(x).transpose(1, 2)
         return x + (self.scale * self.mlp(self.norm(h))).transpose(1, 2)
 
@@ -32,8 +36,16 @@ class ConvNeXtBlock(nn.Module):
 class MelToWave(nn.Module):
     """log-mel [B, n_mels, T] -> waveform [B, (T - 1) * hop] through a predicted STFT."""
 
-    def __init__(self, n_mels: int, n_fft: int, hop_length: int, channels: int = 128, blocks: int = 4,
-                 mean: float = 0.0, std: float = 1.0):
+    def __init__(
+        self,
+        n_mels: int,
+        n_fft: int,
+        hop_length: int,
+        channels: int = 128,
+        blocks: int = 4,
+        mean: float = 0.0,
+        std: float = 1.0,
+    ):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop_length
         self.register_buffer("mean", torch.tensor(float(mean)))
@@ -45,6 +57,7 @@ class MelToWave(nn.Module):
         self.head = nn.Linear(channels, 2 * (n_fft // 2 + 1))
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """log-mel [B, n_mels, T] -> waveform [B, (T - 1) * hop]."""
         h = self.blocks(self.inp((log_mel - self.mean) / self.std))
         mag, phase = self.head(self.norm(h.transpose(1, 2))).transpose(1, 2).chunk(2, dim=1)  # [B, F, T] each
         spec = torch.polar(mag.clamp(max=6.0).exp(), phase)
@@ -61,11 +74,18 @@ class LogMel(nn.Module):
         import librosa
 
         self.n_fft, self.hop, self.floor = n_fft, hop_length, log_floor
-        self.register_buffer("fb", torch.from_numpy(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)).float(), persistent=False)
+        self.register_buffer(
+            "fb",
+            torch.from_numpy(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)).float(),
+            persistent=False,
+        )
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(audio, self.n_fft, self.hop, window=self.window, center=True, pad_mode="constant", return_complex=True).abs()
+        """Waveform [B, N] -> natural-log mel [B, n_mels, frames]."""
+        spec = torch.stft(
+            audio, self.n_fft, self.hop, window=self.window, center=True, pad_mode="constant", return_complex=True
+        ).abs()
         return (self.fb @ spec).clamp(min=self.floor).log()
 
 
@@ -75,7 +95,9 @@ def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     for n_fft, hop in MR_STFT:
         w = torch.hann_window(n_fft, device=fake.device)
         sf, sr = (torch.stft(x, n_fft, hop, window=w, return_complex=True).abs().clamp(min=1e-5) for x in (fake, real))
-        total = total + F.l1_loss(sf.log(), sr.log()) + torch.linalg.norm(sr - sf) / torch.linalg.norm(sr).clamp(min=1e-5)
+        total = (
+            total + F.l1_loss(sf.log(), sr.log()) + torch.linalg.norm(sr - sf) / torch.linalg.norm(sr).clamp(min=1e-5)
+        )
     return total / len(MR_STFT)
 
 
@@ -83,8 +105,17 @@ class NeuralVocoder(L.LightningModule):
     """Lightning wrapper: ``hparams`` are plain types (mel settings, network size, input stats), so the
     checkpoint loads with weights_only=True and its mel settings can be checked against a model's."""
 
-    def __init__(self, mel: dict, channels: int = 128, blocks: int = 4, lr: float = 2e-3, mel_weight: float = 1.0,
-                 mean: float = 0.0, std: float = 1.0, log_floor: float = 1e-5):
+    def __init__(
+        self,
+        mel: dict,
+        channels: int = 128,
+        blocks: int = 4,
+        lr: float = 2e-3,
+        mel_weight: float = 1.0,
+        mean: float = 0.0,
+        std: float = 1.0,
+        log_floor: float = 1e-5,
+    ):
         super().__init__()
         self.save_hyperparameters()
         m = {k: int(mel[k]) for k in ("sample_rate", "n_fft", "hop_length", "n_mels")}
@@ -92,6 +123,7 @@ class NeuralVocoder(L.LightningModule):
         self.log_mel = LogMel(**m, log_floor=log_floor)
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """log-mel [B, n_mels, T] -> waveform [B, (T - 1) * hop]."""
         return self.net(log_mel)
 
     def _loss(self, audio: torch.Tensor) -> torch.Tensor:
@@ -100,15 +132,18 @@ class NeuralVocoder(L.LightningModule):
         return self.hparams.mel_weight * F.l1_loss(self.log_mel(fake), mel) + stft_loss(fake, audio)
 
     def training_step(self, batch, _):
+        """Log-mel L1 of the re-analysed output plus the multi-resolution STFT loss."""
         loss = self._loss(batch[0])
         self.log("train/loss", loss, prog_bar=True, batch_size=batch[0].shape[0])
         return loss
 
     def validation_step(self, batch, _):
+        """The training loss on held-out audio."""
         self.log("val/loss", self._loss(batch[0]), prog_bar=True, batch_size=batch[0].shape[0], sync_dist=True)
 
     def configure_optimizers(self):
+        """AdamW with a linear decay to 0.05 of the learning rate at the trainer's ``max_steps``."""
+        if self.trainer.max_steps <= 0:
+            raise ConfigError("the vocoder's learning rate decays over trainer.max_steps: set it (> 0)")
         opt = torch.optim.AdamW(self.parameters(), lr=float(self.hparams.lr), betas=(0.8, 0.99))
-        total = max(1, int(self.trainer.max_steps)) if self.trainer is not None and self.trainer.max_steps > 0 else 10_000
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.05, 1.0 - s / total))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return per_step(opt, WarmupDecay(total_steps=int(self.trainer.max_steps), floor=0.05, shape="linear"))

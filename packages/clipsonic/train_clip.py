@@ -1,47 +1,38 @@
 """Train the stand-in CLIP on the image-caption set, then export it to ``clip.checkpoint``.
 
-    python -m clipsonic.train_clip [trainer.max_steps=600] [ckpt_path=last]
+python -m clipsonic.train_clip [trainer.max_steps=600] [data.batch_size=128] [ckpt_path=last|auto]
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
-from clipsonic._cli import cli
+from clipsonic.clip import save_clip
+from gm_common.checkpoint import resolve_resume
+from gm_common.cli import entry_point, run_dir
+from gm_common.seed import seed_everything
+from gm_common.training import build_trainer
 
 
-@cli
 def run(cfg: DictConfig) -> Path:
-    from gm_common.checkpoint import resolve_resume
-    from gm_common.errors import ConfigError
-    from gm_common.seed import seed_everything
-    from gm_common.training import build_trainer
-
-    from clipsonic.clip import ClipModule, caption_loaders, save_clip
-    from clipsonic.data.dataset import loader_kwargs
-
-    if not cfg.data.captions_csv:
-        raise ConfigError("train_clip needs an image-caption set (data.captions_csv)")
+    """Train CLIP contrastively; returns the exported CLIP file."""
     seed_everything(cfg.seed)
-    train_dl, valid_dl = caption_loaders(cfg.data.captions_csv, cfg.valid_fraction, cfg.batch_size, cfg.seed, **loader_kwargs(cfg.data))
-    module = ClipModule(cfg.clip.name, OmegaConf.to_container(cfg.clip.model_kwargs, resolve=True), cfg.lr, cfg.weight_decay,
-                        learn_logit_scale=bool(cfg.get("learn_logit_scale", True)))
-    trainer = build_trainer(cfg.trainer, cfg.run_dir, config=cfg)
-    trainer.fit(module, train_dl, valid_dl, ckpt_path=resolve_resume(cfg.ckpt_path, cfg.run_dir), weights_only=True)
+    data = instantiate(cfg.data).prepare()
+    module = instantiate(cfg.model, _convert_="all")
+    folder = run_dir(cfg)
+    trainer = build_trainer(cfg.trainer, folder, config=cfg)
+    trainer.fit(module, datamodule=data, ckpt_path=resolve_resume(cfg.ckpt_path, folder), weights_only=True)
     out = Path(cfg.clip.checkpoint)
     if trainer.is_global_zero:
-        save_clip(out, module.model, cfg.clip.name, OmegaConf.to_container(cfg.clip.model_kwargs, resolve=True))
+        save_clip(out, module.model, module.hparams.name, module.hparams.model_kwargs)
         print(f"CLIP exported to {out}")
     return out
 
 
-@hydra.main(config_path="../../configs/clipsonic", config_name="train_clip", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    run(cfg)
-
+main = entry_point("clipsonic", "train_clip")(run)
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
 """Mel -> waveform: Griffin-Lim (``gm_common.audio.mel_to_audio``, the default, ``vocoder=griffinlim``) or the
-small neural vocoder of :mod:`clipsonic.neural_vocoder` from a local checkpoint (``vocoder=/path/last.ckpt``,
-trained with ``python -m clipsonic.train_vocoder``; loaded with weights_only=True)."""
+small neural vocoder of :mod:`clipsonic.neural_vocoder` from a checkpoint (``vocoder=/path/last.ckpt``, trained
+with ``python -m clipsonic.train_vocoder``, or a shipped ``vocoder.safetensors``; never unpickled)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gm_common.audio import mel_to_audio
-from gm_common.checkpoint import load_checkpoint, load_weights
-from gm_common.errors import CheckpointError
-
 from clipsonic.data.dataset import LOG_FLOOR, mel_config
+from clipsonic.neural_vocoder import NeuralVocoder
+from gm_common.audio import mel_to_audio
+from gm_common.checkpoint import load_model
+from gm_common.errors import CheckpointError
 
 GRIFFIN_LIM = "griffinlim"
 MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels")
@@ -25,30 +25,25 @@ def _mel_of(mel: dict) -> dict:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, mtime: float):
-    from clipsonic.neural_vocoder import NeuralVocoder
-
-    import inspect
-
-    ckpt = load_checkpoint(path)
-    hp = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-    known = set(inspect.signature(NeuralVocoder.__init__).parameters) - {"self"}
-    if not hp or not {"mel", "channels", "blocks"} <= set(hp) or not set(hp) <= known or "state_dict" not in ckpt:
-        raise CheckpointError(f"{path} is not a clipsonic vocoder checkpoint (train one with python -m clipsonic.train_vocoder)")
-    model = NeuralVocoder(**hp)
-    load_weights(model, ckpt["state_dict"], path, what="vocoder")
-    return model.eval()
+def _load(path: str, mtime: float) -> NeuralVocoder:
+    return load_model(path, lambda hp: NeuralVocoder(**hp), "clipsonic vocoder", needs=("mel", "channels", "blocks"))[0]
 
 
-def load_vocoder(path: str | Path, mel: dict | None = None):
+def load_vocoder(path: str | Path, mel: dict | None = None) -> NeuralVocoder:
     """The neural vocoder in ``path``; a clear error when it is missing, not a vocoder checkpoint, or was
     trained on other mel settings than ``mel`` (sample rate, FFT size, hop, number of mels)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"vocoder checkpoint not found: {path} (use vocoder={GRIFFIN_LIM}, or train one with python -m clipsonic.train_vocoder)")
+        raise CheckpointError(
+            f"vocoder checkpoint not found: {path} "
+            f"(use vocoder={GRIFFIN_LIM}, or train one with python -m clipsonic.train_vocoder)"
+        )
     model = _load(str(path.resolve()), path.stat().st_mtime)
     if mel is not None and _mel_of(model.hparams.mel) != _mel_of(mel):
-        raise CheckpointError(f"vocoder {path} was trained on mel settings {_mel_of(model.hparams.mel)}, but the model uses {_mel_of(mel)}")
+        raise CheckpointError(
+            f"vocoder {path} was trained on mel settings {_mel_of(model.hparams.mel)}, "
+            f"but the model uses {_mel_of(mel)}"
+        )
     return model
 
 
@@ -75,8 +70,3 @@ def vocode_batch(log_mels: np.ndarray, mel: dict, vocoder: str = GRIFFIN_LIM, n_
         with torch.no_grad():
             out = model(torch.from_numpy(log_mels).clamp(min=float(np.log(LOG_FLOOR)))).numpy()
     return np.stack([_limit(a) for a in out])
-
-
-def vocode(log_mel: np.ndarray, mel: dict, vocoder: str = GRIFFIN_LIM, n_iter: int = 32) -> np.ndarray:
-    """One log-mel [n_mels, frames] -> audio."""
-    return vocode_batch(np.asarray(log_mel)[None], mel, vocoder, n_iter)[0]

@@ -84,9 +84,13 @@ def entry_point(
             _APP_CONFIG["cfg"] = cfg
             try:
                 run(cfg)
-            except ToolkitError as err:
+            except Exception as err:
+                # a ToolkitError, also one raised in a _target_'s __init__ (Hydra wraps it in InstantiationException)
+                cause = err if isinstance(err, ToolkitError) else err.__cause__
+                if not isinstance(cause, ToolkitError):
+                    raise
                 _remove_failed_run_dir()
-                print(f"error: {err}", file=sys.stderr)
+                print(f"error: {cause}", file=sys.stderr)
                 raise SystemExit(2) from None
 
         def main() -> None:

@@ -2,12 +2,14 @@ import numpy as np
 import pytest
 import torch
 
+from clipsonic.clip import build_clip_model, load_clip, save_clip
 from gm_common.errors import CheckpointError, ConfigError
 
-from clipsonic.clip import build_clip_model, load_clip, save_clip
-
-KW = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
-      "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+KW = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
 
 
 def test_save_and_reload_same_embeddings(tmp_path):
@@ -47,3 +49,18 @@ def test_empty_prompt_is_rejected(tmp_path):
     clip = load_clip({"name": "ViT-B-32", "model_kwargs": KW, "checkpoint": str(path)})
     with pytest.raises(ConfigError, match="empty"):
         clip.embed_texts(["  "])
+
+
+def test_exported_clip_loads_from_safetensors(tmp_path):
+    from clipsonic.clip import export_clip
+
+    torch.manual_seed(0)
+    model = build_clip_model("ViT-B-32", KW)
+    path = save_clip(tmp_path / "clip.pt", model, "ViT-B-32", KW)
+    shipped = export_clip(path, tmp_path / "clip.safetensors", half=False)
+    a = load_clip({"checkpoint": str(path)})
+    b = load_clip({"checkpoint": str(shipped)})  # name and model kwargs come from the file
+    assert np.allclose(a.embed_texts(["a red circle"]), b.embed_texts(["a red circle"]), atol=1e-6)
+    shipped.write_bytes(shipped.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="damaged"):
+        load_clip({"checkpoint": str(shipped)})

@@ -1,32 +1,23 @@
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from PIL import Image
 
+from clipsonic.generate import run
+from gm_common.cli import compose
 from gm_common.errors import CheckpointError, ConfigError, InputFileError, ToolkitError
-
-from clipsonic._cli import compose
-from clipsonic.generate import prompt_to_override, run
 
 
 def _run(world, *extra):
-    return run.__wrapped__(compose("generate", world.gen_overrides(*extra)))
-
-
-def test_prompt_argument():
-    assert prompt_to_override(["a red circle", "n=2"]) == ["prompt='a red circle'", "n=2"]
-    assert prompt_to_override(["it's \"hi\""]) == ["prompt='it\\'s \"hi\"'"]
-    assert prompt_to_override(["mode=iq"]) == ["mode=iq"]
+    return run(compose("clipsonic", "generate", world.gen_overrides(*extra)))
 
 
 @pytest.mark.parametrize("mode", ["zs", "pd"])
 def test_text_modes_write_wav_and_png(world, tmp_path, mode):
     out = _run(world, "prompt=a red circle", f"mode={mode}", "n=2", f"out_dir={tmp_path}")
-    wavs = [p for p in out if p.suffix == ".wav"]
-    assert len(wavs) == 2 and all(p.is_file() for p in out)
-    audio, sr = sf.read(wavs[0])
-    assert sr == 16000 and audio.size == 31 * 256 and np.isfinite(audio).all()
+    assert [p.name for p in out] == [f"a_red_circle_{mode}_{i}.{ext}" for i in range(2) for ext in ("wav", "png")]
+    audio, sr = sf.read(out[0])
+    assert sr == 16000 and audio.size == 31 * 256 and np.isfinite(audio).all() and np.abs(audio).max() > 0
     with pytest.raises(ToolkitError, match="already exists"):
         _run(world, "prompt=a red circle", f"mode={mode}", "n=2", f"out_dir={tmp_path}")
     _run(world, "prompt=a red circle", f"mode={mode}", "n=2", f"out_dir={tmp_path}", "overwrite=true", "sampler=dpm")
@@ -51,6 +42,7 @@ def test_bad_inputs_write_nothing(world, tmp_path):
         (CheckpointError, ["prompt=a red circle", f"diffusion_ckpt={tmp_path / 'none.ckpt'}"]),
         (CheckpointError, ["prompt=a red circle", "mode=pd", f"prior_ckpt={tmp_path / 'none.ckpt'}"]),
         (ConfigError, ["prompt=a red circle", "mode=xx"]),
+        (ConfigError, ["prompt=a red circle", "sampler=euler"]),
     ]
     for err, extra in cases:
         with pytest.raises(err):
@@ -58,22 +50,32 @@ def test_bad_inputs_write_nothing(world, tmp_path):
     # a CLIP whose embedding size does not match the diffusion model
     from clipsonic.clip import build_clip_model, save_clip
 
-    kw = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
-          "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+    kw = {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+        "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+    }
     other = save_clip(tmp_path / "other_clip.pt", build_clip_model("ViT-B-32", kw), "ViT-B-32", kw)
     with pytest.raises(CheckpointError, match="embedding size 16 does not match"):
         _run(world, "prompt=a red circle", f"clip.checkpoint={other}", f"out_dir={out}")
     assert not out.exists()
 
 
-def test_cli_reports_one_clear_error(world, tmp_path, capsys):
-    from clipsonic.generate import main
+def test_cli_positional_prompt_and_one_clear_error(world, tmp_path):
+    """``python -m clipsonic.generate "a red circle"`` works; an empty prompt is one line on stderr, exit 2."""
+    import subprocess
+    import sys
 
-    with pytest.raises(SystemExit) as exc:
-        main(["", *world.gen_overrides(f"out_dir={tmp_path / 'cli'}")])
-    assert exc.value.code == 2
-    assert "error: empty text prompt" in capsys.readouterr().err
-    assert not (tmp_path / "cli").exists()
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "clipsonic.generate", *args]
+        return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    ok = cli("a red circle", *world.gen_overrides(f"out_dir={tmp_path / 'ok'}"))
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["a_red_circle_zs_0.png", "a_red_circle_zs_0.wav"]
+    bad = cli("", *world.gen_overrides(f"out_dir={tmp_path / 'cli'}"))
+    assert bad.returncode == 2 and "error: empty text prompt" in bad.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok"]  # no outputs/, no log file
 
 
 def test_video_query_and_bad_videos(world, tmp_path):

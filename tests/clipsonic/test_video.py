@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from gm_common.errors import InputFileError
-
 from clipsonic.data.synthesize import write_video
 from clipsonic.data.video import load_image, read_video
+from gm_common.errors import InputFileError
 
 
 def _frames(n=3):

@@ -3,26 +3,10 @@ import pytest
 import soundfile as sf
 import torch
 
+from gm_common.cli import compose
 from gm_common.errors import CheckpointError
 
-from clipsonic._cli import compose
-
 MEL = {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 32, "frames": 32}  # the tiny world's
-
-
-def _train(world, run_dir, *extra):
-    from clipsonic import train_vocoder
-
-    overrides = [f"root={world.root}", "data.mel.n_mels=32", "data.mel.frames=32", "trainer.max_steps=2", "+trainer.enable_model_summary=false",
-                 "batch_size=4", "vocoder.channels=16", "vocoder.blocks=1", f"run_dir={run_dir}", *extra]
-    return train_vocoder.run(compose("train_vocoder", overrides))
-
-
-@pytest.fixture(scope="module")
-def vocoder_ckpt(world, tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("vocoder")
-    _train(world, run_dir)
-    return run_dir / "checkpoints" / "last.ckpt"
 
 
 def test_log_mel_matches_the_data_pipeline():
@@ -34,39 +18,81 @@ def test_log_mel_matches_the_data_pipeline():
     assert np.abs(ours - audio_to_mel(audio, MEL)).max() < 1e-3
 
 
-def test_train_resume_and_vocode(world, vocoder_ckpt, tmp_path):
+def test_resume_and_learning_rate_decay(world, tmp_path):
+    """Resuming continues the checkpoint's weights and the linear decay (to 0.05 x at max_steps)."""
+    from clipsonic import train_vocoder
+    from tests.clipsonic.conftest import TRAINER_TINY, VOCODER_TINY
+
+    run_dir = tmp_path / "vocoder"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    last.parent.mkdir(parents=True)
+    ck = torch.load(world.root / "vocoder" / "checkpoints" / "last.ckpt", weights_only=True)
+    ck["state_dict"]["net.head.bias"] = torch.full_like(ck["state_dict"]["net.head.bias"], 3.0)
+    torch.save(ck, last)
+    overrides = [
+        f"root={world.root}",
+        *TRAINER_TINY,
+        *VOCODER_TINY,
+        f"run_dir={run_dir}",
+        "ckpt_path=last",
+        "trainer.max_steps=4",
+    ]
+    trainer = train_vocoder.run(compose("clipsonic", "train_vocoder", overrides))
+    assert trainer.global_step == 4
+    resumed = torch.load(last, weights_only=True)
+    assert (resumed["state_dict"]["net.head.bias"] - 3.0).abs().max() < 0.05  # two small steps from the marker
+    assert resumed["lr_schedulers"][0]["last_epoch"] == 4
+    lr = resumed["lr_schedulers"][0]["_last_lr"][0]
+    assert lr == pytest.approx(2e-3 * 0.05)  # decayed to the floor at max_steps
+
+
+def test_vocode_with_both_vocoders(world):
     from clipsonic.vocoder import vocode_batch
 
-    assert (vocoder_ckpt.parent / "config.yaml").is_file()
-    ck = torch.load(vocoder_ckpt, weights_only=True)
-    assert ck["global_step"] == 2 and ck["hyper_parameters"]["mel"]["n_mels"] == 32
-    trainer = _train(world, vocoder_ckpt.parents[1], "trainer.max_steps=3", "ckpt_path=last")
-    assert trainer.global_step == 3  # resumed from step 2
+    ckpt = world.root / "vocoder" / "checkpoints" / "last.ckpt"
     mels = np.full((2, 32, 32), -5.0, np.float32)
-    for name in (str(vocoder_ckpt), "griffinlim"):
+    mels[:, 10] = 0.0  # a tone in band 10
+    for name in (str(ckpt), "griffinlim"):
         audio = vocode_batch(mels, MEL, name)
         assert audio.shape == (2, 31 * 256) and np.isfinite(audio).all() and np.abs(audio).max() <= 0.9 + 1e-6
+        assert audio.std() > 0
 
 
-def test_bad_vocoder_checkpoints(world, vocoder_ckpt, tmp_path):
+def test_bad_vocoder_checkpoints(world, tmp_path):
     from clipsonic.vocoder import check_vocoder
 
+    ckpt = world.root / "vocoder" / "checkpoints" / "last.ckpt"
     with pytest.raises(CheckpointError, match="not found"):
         check_vocoder(str(tmp_path / "none.ckpt"))
     with pytest.raises(CheckpointError, match="mel settings"):
-        check_vocoder(str(vocoder_ckpt), {**MEL, "n_mels": 64})
+        check_vocoder(str(ckpt), {**MEL, "n_mels": 64})
     with pytest.raises(CheckpointError, match="not a clipsonic vocoder"):
         check_vocoder(str(world.root / "diffusion" / "checkpoints" / "last.ckpt"))
-    check_vocoder(str(vocoder_ckpt), MEL)
+    check_vocoder(str(ckpt), MEL)
     check_vocoder("griffinlim")
 
 
-def test_generate_with_neural_vocoder(world, vocoder_ckpt, tmp_path):
+def test_generate_with_neural_vocoder(world, tmp_path):
     from clipsonic.generate import run
 
-    out = run.__wrapped__(compose("generate", world.gen_overrides("prompt=a red circle", f"vocoder={vocoder_ckpt}", f"out_dir={tmp_path}")))
+    ckpt = world.root / "vocoder" / "checkpoints" / "last.ckpt"
+    out = run(
+        compose(
+            "clipsonic",
+            "generate",
+            world.gen_overrides("prompt=a red circle", f"vocoder={ckpt}", f"out_dir={tmp_path}"),
+        )
+    )
     audio, sr = sf.read([p for p in out if p.suffix == ".wav"][0])
     assert sr == 16000 and audio.size == 31 * 256
     with pytest.raises(CheckpointError):
-        run.__wrapped__(compose("generate", world.gen_overrides("prompt=a red circle", f"vocoder={tmp_path / 'no.ckpt'}", f"out_dir={tmp_path / 'x'}")))
+        run(
+            compose(
+                "clipsonic",
+                "generate",
+                world.gen_overrides(
+                    "prompt=a red circle", f"vocoder={tmp_path / 'no.ckpt'}", f"out_dir={tmp_path / 'x'}"
+                ),
+            )
+        )
     assert not (tmp_path / "x").exists()

@@ -17,6 +17,9 @@ APP = textwrap.dedent('''
         """A toy app."""
         if cfg.fail:
             raise ConfigError("bad value")
+        if cfg.build:  # a ToolkitError raised while hydra.utils.instantiate builds an object
+            from hydra.utils import instantiate
+            instantiate({"_target_": "gm_common.device.resolve_device", "spec": "tpu"})
         if cfg.nested:  # a run composed and started inside the app (as the demos do) writes where it is told
             inner = cli.compose("toy", "app", [f"run_dir={cfg.nested}", f"input=inner-{cfg.input}"])
             run(inner)
@@ -25,7 +28,7 @@ APP = textwrap.dedent('''
     main = cli.entry_point("toy", "app", positional="input")(run)
     main()
 ''')
-CONFIG = "input: null\nfail: false\nnested: null\nrun_dir: ???\nhydra:\n  run:\n    dir: ${run_dir}\n  job:\n    chdir: false\n"
+CONFIG = "input: null\nfail: false\nbuild: false\nnested: null\nrun_dir: ???\nhydra:\n  run:\n    dir: ${run_dir}\n  job:\n    chdir: false\n"
 
 
 @pytest.fixture
@@ -60,6 +63,12 @@ def test_a_failed_run_prints_one_line_and_leaves_no_folder(app, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: bad value"
     assert not (tmp_path / "failed").exists()
+
+
+def test_an_error_while_instantiating_is_one_line_too(app, tmp_path):
+    proc = app("build=true", f"run_dir={tmp_path / 'failed'}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: device='tpu': expected auto, cpu, cuda or cuda:N"
 
 
 def test_a_failed_resume_keeps_the_existing_run(app, tmp_path):

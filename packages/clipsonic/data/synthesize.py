@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from omegaconf import DictConfig
 from PIL import Image, ImageDraw
 
+from gm_common.cli import entry_point
 from gm_common.errors import ConfigError
 from gm_common.files import atomic_path, atomic_write_text
 
@@ -39,12 +41,15 @@ COLOURS = {
 
 @dataclass(frozen=True)
 class Concept:
+    """A visual concept (a coloured shape) and the sound tied to it."""
+
     colour: str
     shape: str
     sound: str  # a short description of the tied sound (documentation / evaluation only)
 
     @property
     def name(self) -> str:
+        """The class name, e.g. ``red circle``."""
         return f"{self.colour} {self.shape}"
 
 
@@ -59,13 +64,21 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("cyan", "hexagon", "filtered noise wind"),
 )
 CLASS_NAMES = [c.name for c in CONCEPTS]
-BACKGROUNDS = {"black": (10, 10, 10), "gray": (90, 90, 90), "brown": (85, 55, 30), "navy": (15, 20, 70), "dark green": (15, 55, 25)}
+BACKGROUNDS = {
+    "black": (10, 10, 10),
+    "gray": (90, 90, 90),
+    "brown": (85, 55, 30),
+    "navy": (15, 20, 70),
+    "dark green": (15, 55, 25),
+}
 SIZES = {"small": (0.22, 0.32), "medium": (0.34, 0.46), "large": (0.48, 0.62)}
 
 
 # ----------------------------------------------------------------------------------------------- images
 def _polygon(cx: float, cy: float, r: float, n: int, rot: float) -> list[tuple[float, float]]:
-    return [(cx + r * math.cos(rot + 2 * math.pi * k / n), cy + r * math.sin(rot + 2 * math.pi * k / n)) for k in range(n)]
+    return [
+        (cx + r * math.cos(rot + 2 * math.pi * k / n), cy + r * math.sin(rot + 2 * math.pi * k / n)) for k in range(n)
+    ]
 
 
 def _background(size: int, background: str, rng: np.random.Generator) -> Image.Image:
@@ -74,7 +87,11 @@ def _background(size: int, background: str, rng: np.random.Generator) -> Image.I
     other = base + rng.uniform(-35, 35, 3)
     ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)
     kind = int(rng.integers(3))  # 0 flat, 1 horizontal, 2 vertical gradient
-    w = np.zeros((size, size), np.float32) if kind == 0 else (np.tile(ramp, (size, 1)) if kind == 1 else np.tile(ramp[:, None], (1, size)))
+    w = (
+        np.zeros((size, size), np.float32)
+        if kind == 0
+        else (np.tile(ramp, (size, 1)) if kind == 1 else np.tile(ramp[:, None], (1, size)))
+    )
     img = base[None, None] * (1 - w[..., None]) + other[None, None] * w[..., None]
     img = img + rng.normal(0, rng.uniform(2, 8), img.shape)
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
@@ -93,7 +110,11 @@ def _clutter(d: ImageDraw.ImageDraw, size: int, rng: np.random.Generator) -> int
 
 
 def draw_concept(
-    concept: Concept, size: int, rng: np.random.Generator, size_name: str | None = None, background: str | None = None,
+    concept: Concept,
+    size: int,
+    rng: np.random.Generator,
+    size_name: str | None = None,
+    background: str | None = None,
     centre: tuple[float, float] | None = None,
 ) -> tuple[Image.Image, dict]:
     """One image of ``concept`` at a random size/position/rotation over a random (gradient, noisy, cluttered)
@@ -164,7 +185,11 @@ SHAPE_WORDS = {
     "ring": ("ring", "hoop", "donut"),
     "hexagon": ("hexagon", "six sided shape", "honeycomb cell"),
 }
-SIZE_WORDS = {"small": ("small", "tiny", "little"), "medium": ("medium", "mid sized", "average"), "large": ("large", "big", "huge")}
+SIZE_WORDS = {
+    "small": ("small", "tiny", "little"),
+    "medium": ("medium", "mid sized", "average"),
+    "large": ("large", "big", "huge"),
+}
 
 # Phrasings of the image-caption set (CLIP and the prior train on these) ...
 CAPTION_TEMPLATES = (
@@ -198,10 +223,18 @@ CLUTTER_WORDS = ("and nothing else", "with a grey spot", "among grey spots")
 
 
 def _fill(template: str, concept: Concept, attrs: dict, rng: np.random.Generator) -> str:
-    pick = lambda words: str(words[int(rng.integers(len(words)))])  # noqa: E731
+    def pick(words: tuple[str, ...]) -> str:
+        """One of ``words`` at random."""
+        return str(words[int(rng.integers(len(words)))])
+
     return template.format(
-        colour=pick(COLOUR_WORDS[concept.colour]), shape=pick(SHAPE_WORDS[concept.shape]), size=pick(SIZE_WORDS[attrs["size"]]),
-        background=attrs["background"], vert=attrs["vert"], horiz=attrs["horiz"], clutter=CLUTTER_WORDS[min(2, int(attrs.get("clutter", 0)))],
+        colour=pick(COLOUR_WORDS[concept.colour]),
+        shape=pick(SHAPE_WORDS[concept.shape]),
+        size=pick(SIZE_WORDS[attrs["size"]]),
+        background=attrs["background"],
+        vert=attrs["vert"],
+        horiz=attrs["horiz"],
+        clutter=CLUTTER_WORDS[min(2, int(attrs.get("clutter", 0)))],
     )
 
 
@@ -217,9 +250,13 @@ def query_captions(label: int, k: int, seed: int = 0) -> list[str]:
     concept, out, tries = CONCEPTS[label], [], 0
     while len(out) < k and tries < 100 * k:
         tries += 1
-        attrs = {"size": str(rng.choice(list(SIZES))), "background": str(rng.choice(list(BACKGROUNDS))),
-                 "horiz": str(rng.choice(["left", "centre", "right"])), "vert": str(rng.choice(["top", "middle", "bottom"])),
-                 "clutter": int(rng.integers(3))}
+        attrs = {
+            "size": str(rng.choice(list(SIZES))),
+            "background": str(rng.choice(list(BACKGROUNDS))),
+            "horiz": str(rng.choice(["left", "centre", "right"])),
+            "vert": str(rng.choice(["top", "middle", "bottom"])),
+            "clutter": int(rng.integers(3)),
+        }
         q = _fill(QUERY_TEMPLATES[int(rng.integers(len(QUERY_TEMPLATES)))], concept, attrs, rng)
         if q not in out:
             out.append(q)
@@ -317,8 +354,8 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int, audio: np.ndarra
     return path
 
 
-def make_video_clip(label: int, rng: np.random.Generator, image_size: int, n_frames: int, n_samples: int, sr: int):
-    """Frames (the shape drifting slightly) and audio of one clip of concept ``label``."""
+def make_video(label: int, rng: np.random.Generator, image_size: int, n_frames: int, n_samples: int, sr: int):
+    """Frames (the shape drifting slightly) and audio of one video of concept ``label``."""
     concept = CONCEPTS[label]
     seed = int(rng.integers(2**31))
     size_name = str(rng.choice(list(SIZES)))
@@ -363,7 +400,7 @@ def synthesize(
         for k in range(videos_per_class):
             part = "train" if k < n_train else ("valid" if k < n_train + n_valid else "test")
             name = f"videos/{CONCEPTS[label].name.replace(' ', '_')}_{k:04d}.mp4"
-            frames, audio = make_video_clip(label, rng, image_size, n_frames, n_samples, sample_rate)
+            frames, audio = make_video(label, rng, image_size, n_frames, n_samples, sample_rate)
             write_video(out / name, frames, fps, audio, sample_rate)
             rows.append((name, label, CONCEPTS[label].name, part))
     with atomic_path(out / "labels.csv") as tmp, open(tmp, "w", newline="") as f:
@@ -384,25 +421,36 @@ def synthesize(
         w.writerows(caps)
     atomic_write_text(
         out / "concepts.json",
-        json.dumps([{"label": i, "name": c.name, "colour": c.colour, "shape": c.shape, "sound": c.sound} for i, c in enumerate(CONCEPTS)], indent=1),
+        json.dumps(
+            [
+                {"label": i, "name": c.name, "colour": c.colour, "shape": c.shape, "sound": c.sound}
+                for i, c in enumerate(CONCEPTS)
+            ],
+            indent=1,
+        ),
     )
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    from clipsonic._cli import cli, compose
-
-    cli(_main)(compose("synthesize", argv))
-
-
-def _main(cfg) -> None:
-
+def run(cfg: DictConfig) -> Path:
+    """Write the set a ``synthesize`` config describes; returns its folder."""
     out = synthesize(
-        cfg.out_dir, cfg.videos_per_class, cfg.caption_images, cfg.image_size, cfg.fps, cfg.seconds,
-        cfg.sample_rate, tuple(cfg.split), cfg.seed, cfg.overwrite,
+        cfg.out_dir,
+        cfg.videos_per_class,
+        cfg.caption_images,
+        cfg.image_size,
+        cfg.fps,
+        cfg.seconds,
+        cfg.sample_rate,
+        tuple(cfg.split),
+        cfg.seed,
+        cfg.overwrite,
     )
     print(f"wrote {cfg.videos_per_class * len(CONCEPTS)} videos and {cfg.caption_images} captioned images to {out}")
+    return out
 
+
+main = entry_point("clipsonic", "synthesize")(run)
 
 if __name__ == "__main__":
     main()

@@ -11,12 +11,10 @@ from gm_common.errors import InputFileError
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 
 
-class _Done(Exception):
-    """Internal: stop decoding early (frames only)."""
-
-
-def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000, require_audio: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return (frames uint8 [n, H, W, 3] picked uniformly over the clip, mono float32 audio at ``sample_rate``).
+def read_video(
+    path: str | Path, n_frames: int = 4, sample_rate: int = 16000, require_audio: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (frames uint8 [n, H, W, 3] picked uniformly over the video, mono float32 audio at ``sample_rate``).
 
     Raises InputFileError for a missing or corrupt file, a video without frames or (when ``require_audio``)
     without an audio track; without ``require_audio`` the audio is None.
@@ -30,45 +28,33 @@ def read_video(path: str | Path, n_frames: int = 4, sample_rate: int = 16000, re
         container = av.open(str(path))
     except Exception as err:  # av.error.InvalidDataError and friends
         raise InputFileError(path, f"cannot open video (corrupt or unsupported): {err}") from err
-    try:
-        with container:
-            if not container.streams.video:
-                raise InputFileError(path, "video has no frames (no video stream)")
-            if require_audio and not container.streams.audio:
-                raise InputFileError(path, "video has no audio track")
-            try:
-                frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-                if not require_audio:
-                    chunks = None
-                    raise _Done
-                container.seek(0)
-                resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-                chunks = []
-                for frame in container.decode(audio=0):
-                    for out in resampler.resample(frame):
-                        chunks.append(out.to_ndarray().reshape(-1))
-                for out in resampler.resample(None):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            except _Done:
-                pass
-            except InputFileError:
-                raise
-            except Exception as err:
-                raise InputFileError(path, f"cannot decode video (corrupt): {err}") from err
-    except InputFileError:
-        raise
-    except Exception as err:
-        raise InputFileError(path, f"cannot read video: {err}") from err
+    with container:
+        if not container.streams.video:
+            raise InputFileError(path, "video has no frames (no video stream)")
+        if require_audio and not container.streams.audio:
+            raise InputFileError(path, "video has no audio track")
+        try:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+            audio = _decode_audio(container, sample_rate) if require_audio else None
+        except Exception as err:
+            raise InputFileError(path, f"cannot decode video (corrupt): {err}") from err
     if not frames:
         raise InputFileError(path, "video has no frames")
-    idx = np.linspace(0, len(frames) - 1, n_frames).round().astype(int) if n_frames > 1 else [len(frames) // 2]
-    picked = np.stack([frames[i] for i in idx])
-    if chunks is None:
-        return picked, None
-    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
-    if audio.size == 0:
+    if audio is not None and audio.size == 0:
         raise InputFileError(path, "video has an empty audio track")
-    return picked, audio
+    idx = np.linspace(0, len(frames) - 1, n_frames).round().astype(int) if n_frames > 1 else [len(frames) // 2]
+    return np.stack([frames[i] for i in idx]), audio
+
+
+def _decode_audio(container, sample_rate: int) -> np.ndarray:
+    """The first audio stream of an open container, mono float32 at ``sample_rate``."""
+    import av
+
+    container.seek(0)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks = [out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)]
+    chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
 
 def list_videos(folder: str | Path) -> list[Path]:

@@ -1,7 +1,7 @@
 import numpy as np
 
 from clipsonic.data.synthesize import CAPTION_TEMPLATES, QUERY_TEMPLATES, query_captions
-from clipsonic.gap import gap_to_images, modality_gap
+from clipsonic.modality_gap import gap_to_images, modality_gap
 
 
 def _unit(x):

@@ -48,21 +48,27 @@ class AudioJudge(nn.Module):
         self.proj = nn.Linear(feat_dim, clip_dim)
 
     def features(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Penultimate features [B, feat_dim] of log-mels [B, n_mels, T] (the FAD embedding)."""
         x = (log_mel.unsqueeze(1) - self.hp["mean"]) / self.hp["std"]
         h = self.conv(x)
         h = torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
         return F.relu(self.feat(h))
 
-    def forward(self, log_mel: torch.Tensor):
+    def forward(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(class logits, features, unit CLIP-space projection)."""
         f = self.features(log_mel)
         return self.cls(f), f, F.normalize(self.proj(f), dim=-1)
 
 
-def train_judge(mels: np.ndarray, labels: np.ndarray, class_text: np.ndarray, steps: int = 600, seed: int = 0, log=print) -> AudioJudge:
+def train_judge(
+    mels: np.ndarray, labels: np.ndarray, class_text: np.ndarray, steps: int = 600, seed: int = 0, log=print
+) -> AudioJudge:
     """Train on real log-mels [N, n_mels, T] with labels; ``class_text`` [C, D] are CLIP text embeddings of
     the class names (the projection head is trained contrastively towards them)."""
     torch.manual_seed(seed)
-    judge = AudioJudge(int(class_text.shape[0]), int(class_text.shape[1]), mean=float(mels.mean()), std=float(mels.std()))
+    judge = AudioJudge(
+        int(class_text.shape[0]), int(class_text.shape[1]), mean=float(mels.mean()), std=float(mels.std())
+    )
     x, y = torch.from_numpy(mels).float(), torch.from_numpy(labels).long()
     txt = torch.from_numpy(class_text).float()
     opt = torch.optim.AdamW(judge.parameters(), lr=2e-3, weight_decay=1e-4)
@@ -83,11 +89,13 @@ def train_judge(mels: np.ndarray, labels: np.ndarray, class_text: np.ndarray, st
 
 
 def save_judge(judge: AudioJudge, path: Path, key: str) -> None:
+    """Save a trained judge with the ``key`` of the data it was trained on (atomically)."""
     with atomic_path(path) as tmp:
         torch.save({"hparams": judge.hp, "key": key, "state_dict": judge.state_dict()}, tmp)
 
 
 def load_judge(path: Path, key: str) -> AudioJudge | None:
+    """The judge saved in ``path`` if it was trained on the data ``key`` names, else None (train a new one)."""
     if not Path(path).is_file():
         return None
     ck = load_checkpoint(path)
@@ -100,5 +108,6 @@ def load_judge(path: Path, key: str) -> AudioJudge | None:
 
 @torch.no_grad()
 def judge_audio(judge: AudioJudge, mels: np.ndarray) -> dict[str, np.ndarray]:
+    """Predicted classes, features and CLIP-space projections of log-mels [N, n_mels, T]."""
     logits, feats, z = judge(torch.from_numpy(np.asarray(mels)).float())
     return {"pred": logits.argmax(1).numpy(), "feat": feats.numpy(), "z": z.numpy()}

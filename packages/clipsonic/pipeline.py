@@ -1,0 +1,189 @@
+"""Text (or image) to audio with trained models, as a Python object, in the paper's three modes:
+
+- ``zs`` (zero-shot): the CLIP text embedding of the prompt conditions the diffusion model directly;
+- ``pd`` (prior): the diffusion prior maps the text embedding to an image embedding first;
+- ``iq`` (image query): the CLIP image embedding of an image (as in training).
+
+    pipe = ClipSonicPipeline.from_pretrained("synthetic")       # the shipped models (list_models())
+    out = pipe("a red circle", mode="pd", n=2, guidance=3, steps=25, seed=0)
+    out.audio, out.log_mels, out.sample_rate                     # numpy; nothing is written
+
+A model set is a shipped name (``packages/clipsonic/pretrained/<name>/{clip,prior,diffusion,vocoder}.safetensors``)
+or a folder trained with ``root=<folder>`` (``clip/clip.pt``, ``<part>/checkpoints/last.ckpt``); each part can
+also be given by path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clipsonic.clip import Clip, load_clip
+from clipsonic.diffusion import MelDiffusion, load_diffusion
+from clipsonic.prior import DiffusionPrior, load_prior
+from clipsonic.sampling import SAMPLERS
+from clipsonic.vocoder import GRIFFIN_LIM, check_vocoder, vocode_batch
+from gm_common import pretrained
+from gm_common.errors import CheckpointError, ConfigError
+
+PRETRAINED = Path(__file__).parent / "pretrained"
+MODES = ("zs", "pd", "iq")
+RUN_FILES = {
+    "clip": "clip/clip.pt",
+    "prior": "prior/checkpoints/last.ckpt",
+    "diffusion": "diffusion/checkpoints/last.ckpt",
+    "vocoder": "vocoder/checkpoints/last.ckpt",
+}
+
+
+def list_models(root: str | Path = PRETRAINED) -> dict[str, dict]:
+    """The shipped model sets under ``root``: name -> model card."""
+    return pretrained.list_pretrained(Path(root))
+
+
+def resolve_part(models: str | Path, part: str, root: str | Path = PRETRAINED) -> Path:
+    """The file of one ``part`` (clip, prior, diffusion, vocoder) of ``models``: a shipped name, a folder trained
+    with ``root=<folder>``, or that part's own checkpoint file or run folder."""
+    folder = Path(str(models))
+    if folder.is_dir() and (folder / RUN_FILES[part]).is_file():
+        return folder / RUN_FILES[part]
+    return pretrained.resolve(Path(root), models, part)
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` in lower case; a :class:`ConfigError` naming the modes otherwise."""
+    if str(mode).lower() not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    return str(mode).lower()
+
+
+def mode_conditions(
+    mode: str,
+    text: torch.Tensor | None = None,
+    image: torch.Tensor | None = None,
+    prior: DiffusionPrior | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The CLIP conditions [B, D] of a mode, from CLIP embeddings of the queries: the text embeddings (zs), a
+    prior sample for each (pd), or the image embeddings (iq). The one place the three modes are defined."""
+    mode = check_mode(mode)
+    if mode == "iq":
+        if image is None or len(image) == 0:
+            raise ConfigError("mode=iq needs an image (image=frame.png or video=clip.mp4)")
+        return image
+    if text is None or len(text) == 0:
+        raise ConfigError('empty text prompt: give a non-empty description, e.g. "a red circle"')
+    if mode == "zs":
+        return text
+    if prior is None:
+        raise ConfigError("mode=pd needs a trained prior (prior_ckpt=...)")
+    return prior.sample(text, generator=generator)
+
+
+@dataclass
+class Generation:
+    """What the pipeline returns: waveforms [n, samples], their log-mels [n, n_mels, frames], the CLIP
+    conditions the diffusion model got [n, D], and the sample rate."""
+
+    audio: np.ndarray
+    log_mels: np.ndarray
+    conditions: np.ndarray
+    sample_rate: int
+
+
+class ClipSonicPipeline:
+    """CLIP + (prior) + mel diffusion + vocoder: a text prompt or an image in, audio out."""
+
+    def __init__(
+        self, clip: Clip, diffusion: MelDiffusion, prior: DiffusionPrior | None = None, vocoder: str = GRIFFIN_LIM
+    ):
+        if int(diffusion.hparams.cond_dim) != clip.embed_dim:
+            raise CheckpointError(
+                f"CLIP embedding size {clip.embed_dim} does not match the diffusion model "
+                f"(trained with {diffusion.hparams.cond_dim}); use the CLIP it was trained with"
+            )
+        if prior is not None and int(prior.hparams.dim) != clip.embed_dim:
+            raise CheckpointError(
+                f"CLIP embedding size {clip.embed_dim} does not match the prior (trained with {prior.hparams.dim})"
+            )
+        check_vocoder(str(vocoder), dict(diffusion.hparams.mel))
+        self.clip, self.diffusion, self.prior, self.vocoder = clip, diffusion, prior, str(vocoder)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        models: str | Path = "synthetic",
+        root: str | Path = PRETRAINED,
+        *,
+        clip: str | Path | dict | None = None,
+        prior: str | Path | None = None,
+        diffusion: str | Path | None = None,
+        vocoder: str | Path = GRIFFIN_LIM,
+        with_prior: bool = True,
+    ) -> ClipSonicPipeline:
+        """Load a model set by name (shipped under ``root``) or trained folder; ``clip``/``prior``/``diffusion``
+        replace one part (a name, a path, or for ``clip`` a full config dict with ``name``, ``model_kwargs``,
+        ``checkpoint``). ``vocoder`` is ``griffinlim``, a name or a path. ``with_prior=False`` skips the prior
+        (for the zs and iq modes)."""
+        clip_cfg = dict(clip) if isinstance(clip, dict) else {"checkpoint": models if clip is None else clip}
+        clip_cfg["checkpoint"] = str(resolve_part(clip_cfg["checkpoint"], "clip", root))
+        parts = {"diffusion": models if diffusion is None else diffusion, "prior": models if prior is None else prior}
+        vocoder_file = GRIFFIN_LIM if str(vocoder) == GRIFFIN_LIM else str(resolve_part(vocoder, "vocoder", root))
+        return cls(
+            load_clip(clip_cfg),
+            load_diffusion(resolve_part(parts["diffusion"], "diffusion", root)),
+            load_prior(resolve_part(parts["prior"], "prior", root)) if with_prior else None,
+            vocoder_file,
+        )
+
+    @property
+    def mel(self) -> dict:
+        """The mel settings of the diffusion model (sample rate, FFT, hop, mels, frames)."""
+        return dict(self.diffusion.hparams.mel)
+
+    def conditions(
+        self,
+        mode: str,
+        prompts: list[str] | None = None,
+        images: np.ndarray | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """The CLIP conditions of text prompts (zs, pd) or uint8 images [N, H, W, 3] (iq)."""
+        text = None if not prompts else torch.from_numpy(self.clip.embed_texts(prompts))
+        image = None if images is None or len(images) == 0 else torch.from_numpy(self.clip.embed_images(images))
+        return mode_conditions(mode, text=text, image=image, prior=self.prior, generator=generator)
+
+    def __call__(
+        self,
+        prompt: str | None = None,
+        mode: str = "zs",
+        image: np.ndarray | None = None,
+        n: int = 1,
+        guidance: float = 3.0,
+        steps: int = 50,
+        sampler: str = "ddim",
+        seed: int = 0,
+    ) -> Generation:
+        """Generate ``n`` segments for ``prompt`` (zs, pd) or ``image`` (iq: uint8 [H, W, 3]); seeds the global
+        random generators with ``seed`` (Griffin-Lim draws from NumPy's)."""
+        from gm_common.seed import seed_everything
+
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        if int(n) < 1 or int(steps) < 1:
+            raise ConfigError("n and steps must be >= 1")
+        if prompt is not None and not str(prompt).strip():
+            raise ConfigError('empty text prompt: give a non-empty description, e.g. "a red circle"')
+        seed_everything(int(seed))
+        g = torch.Generator().manual_seed(int(seed))
+        prompts = None if prompt is None else [str(prompt)] * int(n)
+        images = None if image is None else np.repeat(np.asarray(image)[None], int(n), 0)
+        cond = self.conditions(mode, prompts, images, g)
+        log_mels = self.diffusion.to_log_mel(
+            self.diffusion.sample(cond, sampler, int(steps), float(guidance), g)
+        ).numpy()
+        audio = vocode_batch(log_mels, self.mel, self.vocoder)
+        return Generation(audio, log_mels, cond.numpy(), int(self.mel["sample_rate"]))
