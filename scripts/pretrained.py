@@ -71,7 +71,10 @@ RECIPES: dict[str, list[list[str]]] = {
 
 
 PAPER = {  # the paper's test accuracy (%) of the arranger models (../shared/REFERENCE.md section 2)
-    "bach_bilstm": 97.13, "bach_lstm": 93.02, "quartets_bilstm": 74.38, "quartets_lstm": 67.43,
+    "bach_bilstm": 97.13,
+    "bach_lstm": 93.02,
+    "quartets_bilstm": 74.38,
+    "quartets_lstm": 67.43,
 }
 
 
@@ -106,12 +109,24 @@ def train(name: str, log_dir: Path) -> float:
     (RUNS / name / "commit").write_text(git_commit())
     with open(log_dir / f"{name.replace('/', '_')}.log", "a") as log:
         for cmd in RECIPES[name]:
-            subprocess.run([sys.executable, "-m", *cmd, *run_dir_args(name)], cwd=ROOT, env=env, stdout=log,
-                           stderr=subprocess.STDOUT, check=True)
+            subprocess.run(
+                [sys.executable, "-m", *cmd, *run_dir_args(name)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
     minutes = (time.time() - t0) / 60
     done.write_text(f"{minutes:.1f}")
     print(f"[done] {name} in {minutes:.1f} min", flush=True)
     return minutes
+
+
+def piece_accuracy(arranger, example) -> float:
+    """Note accuracy of an arranger on one example (hints from its true parts, as in evaluation)."""
+    labels = example.notes[:, 3]
+    return float((arranger.predict(example.notes[:, :3], labels) == labels).mean())
 
 
 def export_arranger(name: str, run: Path, dest: Path) -> dict:
@@ -130,24 +145,84 @@ def export_arranger(name: str, run: Path, dest: Path) -> dict:
     dataset = hp["dataset"]["name"]
     test = split_examples(load_examples(dataset), seed=0)["test"]
     result = evaluate_arranger(arranger, test)
-    first5 = {ex.name: float((arranger.predict(ex.notes[:, :3], ex.notes[:, 3]) == ex.notes[:, 3]).mean()) for ex in test[:5]}
+    first5 = {ex.name: piece_accuracy(arranger, ex) for ex in test[:5]}
     trained = json.loads((run / "test_metrics.json").read_text())
     model = hp["model"]
     return {
         "summary": f"{model['kind']} on {dataset} ({', '.join(hp['dataset']['labels'])}); test accuracy "
-                   f"{100 * result['accuracy']:.2f} % (paper {PAPER[name.split('/')[1]]:.2f} %)",
+        f"{100 * result['accuracy']:.2f} % (paper {PAPER[name.split('/')[1]]:.2f} %)",
         "architecture": model,
-        "data": {"dataset": dataset, "source": "music21 corpus (embedded)", "split": "8:1:1 by piece, seed 0",
-                 "test_pieces": result["pieces"], "test_notes": result["notes"]},
+        "data": {
+            "dataset": dataset,
+            "source": "music21 corpus (embedded)",
+            "split": "8:1:1 by piece, seed 0",
+            "test_pieces": result["pieces"],
+            "test_notes": result["notes"],
+        },
         "weights": {"prefix": prefix, "from": "best checkpoint by validation accuracy (moving average of the weights)"},
-        "test": {"accuracy": result["accuracy"], "balanced_accuracy": result["balanced_accuracy"],
-                 "soundness": result["soundness"], "completeness": result["completeness"],
-                 "accuracy_fp32_checkpoint": trained["accuracy"], "first_5_test_pieces": first5},
+        "test": {
+            "accuracy": result["accuracy"],
+            "balanced_accuracy": result["balanced_accuracy"],
+            "soundness": result["soundness"],
+            "completeness": result["completeness"],
+            "accuracy_fp32_checkpoint": trained["accuracy"],
+            "first_5_test_pieces": first5,
+        },
         "paper_accuracy_percent": PAPER[name.split("/")[1]],
     }
 
 
-EXPORTERS = {"arranger": export_arranger}
+def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
+    """Ship the four models (CLIP, prior, diffusion, vocoder) and evaluate them as shipped on the test split."""
+    from clipsonic.clip import export_clip
+    from gm_common.pretrained import export_checkpoint
+
+    export_clip(run / "clip" / "clip.pt", dest / "clip.safetensors")
+    for part in ("prior", "diffusion", "vocoder"):
+        export_checkpoint(run / part / "checkpoints" / "last.ckpt", dest / f"{part}.safetensors")
+    out = run / "eval_shipped"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clipsonic.evaluate",
+            f"root={run}",
+            f"models={dest.name}",
+            f"pretrained_root={dest.parent}",
+            "per_class=8",
+            f"out_dir={out}",
+        ],
+        cwd=ROOT,
+        check=True,
+        env=dict(os.environ, OMP_NUM_THREADS="2"),
+    )
+    result = json.loads((out / "results.json").read_text())
+    table = result["table"]
+    acc = {mode: round(table[mode]["accuracy"], 3) for mode in ("iq", "zs", "pd")}
+    return {
+        "summary": "CLIP + prior + mel diffusion + neural vocoder of the synthetic audio-visual world; judge "
+        f"accuracy IQ {acc['iq']}, ZS {acc['zs']}, PD {acc['pd']} (chance {table['chance']['accuracy']})",
+        "architecture": {
+            part: load_hparams(dest / f"{part}.safetensors") for part in ("clip", "prior", "diffusion", "vocoder")
+        },
+        "data": {"world": "synthetic (python -m clipsonic.data.synthesize defaults)", "classes": result["classes"]},
+        "test": {
+            "settings": result["settings"],
+            "table": table,
+            "differences": result["differences"],
+            "modality_gap": result["modality_gap"],
+        },
+    }
+
+
+def load_hparams(path: Path) -> dict:
+    """The hyper-parameters stored in a shipped ``.safetensors`` file."""
+    from gm_common.checkpoint import load_checkpoint
+
+    return load_checkpoint(path)["hyper_parameters"]
+
+
+EXPORTERS = {"arranger": export_arranger, "clipsonic": export_clipsonic}
 
 
 def export(name: str) -> Path:
@@ -158,17 +233,19 @@ def export(name: str) -> Path:
     run, dest = RUNS / name, ROOT / "packages" / pkg / "pretrained" / model
     card = {"name": model, "toolkit": pkg}
     card.update(EXPORTERS[pkg](name, run, dest))
-    card.update({
-        "commands": command_lines(name),
-        "commit": (run / "commit").read_text().strip(),
-        "wall_minutes": float((run / "done").read_text()),
-        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores shared by two training runs "
-                   "(and other work); one torch thread per run",
-        "trained": time.strftime("%Y-%m-%d", time.localtime((run / "done").stat().st_mtime)),
-        "files": {p.name: p.stat().st_size for p in sorted(dest.glob("*.safetensors"))},
-        "dtype": "float16 weights (loaded as float32)",
-        "retrain": f"make pretrained  (or: .venv/bin/python scripts/pretrained.py --only {name})",
-    })
+    card.update(
+        {
+            "commands": command_lines(name),
+            "commit": (run / "commit").read_text().strip(),
+            "wall_minutes": float((run / "done").read_text()),
+            "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores shared by two training runs "
+            "(and other work); one torch thread per run",
+            "trained": time.strftime("%Y-%m-%d", time.localtime((run / "done").stat().st_mtime)),
+            "files": {p.name: p.stat().st_size for p in sorted(dest.glob("*.safetensors"))},
+            "dtype": "float16 weights (loaded as float32)",
+            "retrain": f"make pretrained  (or: .venv/bin/python scripts/pretrained.py --only {name})",
+        }
+    )
     write_card(dest, card)
     print(f"[export] {name}: {dest} ({sum(card['files'].values()) / 1e6:.2f} MB) {card['summary']}", flush=True)
     return dest

@@ -28,7 +28,18 @@ APP = textwrap.dedent('''
     main = cli.entry_point("toy", "app", positional="input")(run)
     main()
 ''')
-CONFIG = "input: null\nfail: false\nbuild: false\nnested: null\nrun_dir: ???\nhydra:\n  run:\n    dir: ${run_dir}\n  job:\n    chdir: false\n"
+CONFIG = textwrap.dedent("""
+    input: null
+    fail: false
+    build: false
+    nested: null
+    run_dir: ???
+    hydra:
+      run:
+        dir: ${run_dir}
+      job:
+        chdir: false
+""")
 
 
 @pytest.fixture
