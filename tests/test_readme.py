@@ -73,7 +73,7 @@ def test_the_readme_names_every_entry_point():
     modules = {c[0] for c in COMMANDS}
     assert {"mmt.train", "mmt.generate", "mmt.evaluate", "arranger.train", "arranger.evaluate", "arranger.infer",
             "clipsonic.data.synthesize", "clipsonic.train_clip", "clipsonic.train_prior", "clipsonic.train",
-            "clipsonic.generate", "clipsonic.evaluate"} <= modules  # fmt: skip
+            "clipsonic.generate", "clipsonic.evaluate", "arranger.live", "clipsonic.train_vocoder"} <= modules  # fmt: skip
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[shlex.join(c)[:80] for c in COMMANDS])

@@ -6,8 +6,8 @@
 Modules: ``data`` (datasets, part mapping, splits), ``representation`` (music <-> note arrays, per-note
 features, batching), ``embedding`` / ``models`` / ``transformer`` (the nets), ``baselines`` (most-common, zone,
 closest-pitch), ``lightning`` (Lightning data and model modules), ``predict`` (``Arranger``: a trained arranger
-from a shipped model or checkpoint), ``metrics``, ``streaming`` (live use), and the entry points ``train`` /
-``evaluate`` / ``infer`` / ``demo``.
+from a shipped model or checkpoint), ``metrics``, ``streaming`` (note by note), and the entry points ``train`` /
+``evaluate`` / ``infer`` / ``live`` (a MIDI keyboard arranged as it plays) / ``demo``.
 """
 
 from arranger.predict import Arranger

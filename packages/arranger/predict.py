@@ -107,6 +107,18 @@ class Arranger:
             return self.baseline.predict(notes[:, :3], hint_labels)
         return self.logits(notes, hint_labels).argmax(-1).astype(np.int64)
 
+    def part_programs(self, programs: Sequence[int] | None = None) -> list[int]:
+        """The General MIDI program of each part: the dataset's, or ``programs`` checked (one per part, 0..127)."""
+        programs = [int(p) for p in (self.dataset["programs"] if programs is None else programs)]
+        if len(programs) != self.n_parts:
+            raise ConfigError(
+                f"programs has {len(programs)} entries; the model has {self.n_parts} parts "
+                f"({', '.join(self.dataset['labels'])})"
+            )
+        if any(not 0 <= p <= 127 for p in programs):
+            raise ConfigError(f"programs must be in 0..127, got {programs}")
+        return programs
+
     def arrange(
         self,
         path_or_music: str | Path | muspy.Music,
@@ -117,14 +129,7 @@ class Arranger:
         part with the dataset's programs (or ``programs``), drums passed through. Writes nothing.
 
         Hint models (and ``use_input_parts``) take the input's tracks, in order, as the given parts."""
-        programs = list(self.dataset["programs"] if programs is None else programs)
-        if len(programs) != self.n_parts:
-            raise ConfigError(
-                f"programs has {len(programs)} entries; the model has {self.n_parts} parts "
-                f"({', '.join(self.dataset['labels'])})"
-            )
-        if any(not 0 <= int(p) <= 127 for p in programs):
-            raise ConfigError(f"programs must be in 0..127, got {programs}")
+        programs = self.part_programs(programs)
         if isinstance(path_or_music, muspy.Music):
             source, music = "input", path_or_music.deepcopy()
             music.adjust_resolution(RESOLUTION)

@@ -82,6 +82,24 @@ def tiny_train():
     return train_tiny
 
 
+def ship(root: Path, name: str, ckpt: Path, half: bool = True) -> Path:
+    """Export a training checkpoint as the lead's scripts/pretrained.py does: the average if there is one."""
+    from gm_common.checkpoint import load_checkpoint
+    from gm_common.pretrained import export_checkpoint, write_card
+
+    keys = load_checkpoint(ckpt)["state_dict"]
+    prefix = "ema_net.module." if any(k.startswith("ema_net.module.") for k in keys) else "net."
+    export_checkpoint(ckpt, root / name / "model.safetensors", prefix=prefix, half=half)
+    write_card(root / name, {"summary": f"tiny test model {name}", "toolkit": "arranger"})
+    return root / name / "model.safetensors"
+
+
+@pytest.fixture(scope="session")
+def ship_model():
+    """``ship_model(root, name, ckpt, half=True)``: export a checkpoint as a shipped model named ``name``."""
+    return ship
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

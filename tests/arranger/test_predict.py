@@ -13,25 +13,16 @@ from arranger.infer import run as infer
 from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
 from gm_common.errors import CheckpointError, ConfigError
-from gm_common.pretrained import export_checkpoint, print_pretrained, write_card
-
-
-def ship(root: Path, name: str, ckpt: Path, half: bool = True) -> Path:
-    """Export a training checkpoint as the lead's scripts/pretrained.py does: the average if there is one."""
-    keys = load_checkpoint(ckpt)["state_dict"]
-    prefix = "ema_net.module." if any(k.startswith("ema_net.module.") for k in keys) else "net."
-    export_checkpoint(ckpt, root / name / "model.safetensors", prefix=prefix, half=half)
-    write_card(root / name, {"summary": f"tiny test model {name}", "toolkit": "arranger"})
-    return root / name / "model.safetensors"
+from gm_common.pretrained import print_pretrained, write_card
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory, tiny_lstm, tiny_train, cache_dir) -> Path:
+def shipped(tmp_path_factory, tiny_lstm, tiny_train, cache_dir, ship_model) -> Path:
     root = tmp_path_factory.mktemp("pretrained")
-    ship(root, "bach_lstm", tiny_lstm, half=False)
-    ship(root, "bach_lstm_half", tiny_lstm)
+    ship_model(root, "bach_lstm", tiny_lstm, half=False)
+    ship_model(root, "bach_lstm_half", tiny_lstm)
     averaged = tiny_train(tmp_path_factory.mktemp("ema"), cache_dir, "bilstm", ["train.ema=0.5", "test=false"])
-    ship(root, "bach_bilstm", averaged / "checkpoints" / "last.ckpt", half=False)
+    ship_model(root, "bach_bilstm", averaged / "checkpoints" / "last.ckpt", half=False)
     return root
 
 

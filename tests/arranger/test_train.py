@@ -1,8 +1,10 @@
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -53,17 +55,56 @@ def test_resume_restores_step_optimizer_schedule_and_average(tmp_path, cache_dir
     build = gm_common.training.build_trainer
     monkeypatch.setattr(gm_common.training, "build_trainer", lambda *a, **k: build(*a, **k, extra_callbacks=[capture]))
     tiny_train(tmp_path, cache_dir, "lstm", ["trainer.max_steps=3", "ckpt_path=last", *extra])
-    start = capture.state
-    # a fresh run would start at step 0 with an empty optimizer, the schedule at 0 and the initial weights
-    assert start["global_step"] == 2 and start["scheduler_epoch"] == 2
-    assert int(start["weights"]["ema_net.n_averaged"]) == 2
+    assert_resumed_from(capture.state, saved)
+    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 3
+
+
+def assert_resumed_from(start: dict, saved: dict) -> None:
+    """The run started from ``saved``: a fresh run would start at step 0 with an empty optimizer, the schedule at
+    0 and the initial weights (and average)."""
+    step = saved["global_step"]
+    assert step > 0 and start["global_step"] == step and start["scheduler_epoch"] == step
+    assert int(start["weights"]["ema_net.n_averaged"]) == step
     for key, value in saved["state_dict"].items():
         assert torch.equal(start["weights"][key], value), key
     restored, stored = start["optimizer"]["state"], saved["optimizer_states"][0]["state"]
     assert restored.keys() == stored.keys() and len(stored) > 0
     for i in stored:
-        assert torch.equal(restored[i]["exp_avg"], stored[i]["exp_avg"]) and float(restored[i]["step"]) == 2
-    assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 3
+        assert torch.equal(restored[i]["exp_avg"], stored[i]["exp_avg"]) and float(restored[i]["step"]) == step
+
+
+def test_a_run_killed_with_sigkill_resumes_where_it_stopped(
+    tmp_path, cache_dir, examples, tiny_train, repo_root, monkeypatch
+):
+    """SIGKILL a training process once it has saved a last.ckpt; ``ckpt_path=last`` then starts from exactly
+    that state and runs only the remaining steps. (``examples`` has filled the data cache the process reads.)"""
+    import gm_common.training
+
+    extra = ["train.ema=0.5", "train.schedule={shape:cosine,total_steps:1000,warmup_steps:1,floor:0.1}", "test=false"]
+    run_dir = tmp_path / "run_lstm"
+    cmd = [sys.executable, "-m", "arranger.train", "experiment=tiny", f"run_dir={run_dir}",
+           f"data.cache_dir={cache_dir}", f"data.limit={N_CHORALES}", "trainer.max_steps=1000",
+           "trainer.progress_refresh_rate=1000", *extra]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo_root / "packages"))
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + 120
+        while not (last.is_file() and load_checkpoint(last)["global_step"] >= 3):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended or saved nothing in time"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed = load_checkpoint(last)
+    capture = CaptureStart()
+    build = gm_common.training.build_trainer
+    monkeypatch.setattr(gm_common.training, "build_trainer", lambda *a, **k: build(*a, **k, extra_callbacks=[capture]))
+    steps = killed["global_step"] + 2
+    tiny_train(tmp_path, cache_dir, "lstm", [f"trainer.max_steps={steps}", "ckpt_path=last", *extra])
+    assert_resumed_from(capture.state, killed)
+    assert load_checkpoint(last)["global_step"] == steps  # only the remaining steps ran
 
 
 def test_resume_last_without_a_checkpoint_is_an_error(tmp_path, cache_dir, tiny_train):
