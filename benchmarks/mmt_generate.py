@@ -57,7 +57,7 @@ def main() -> None:
     if args.quick:
         args.events, args.batches = 256, [1, 8]
     torch.set_num_threads(args.threads)
-    enc = Encoding()
+    enc = Encoding(voices="merged")  # the paper's vocabulary
     rows = []
     for name in args.models:
         cfg = MODELS[name]

@@ -34,7 +34,7 @@ def one(name: str, steps: int, batch: int, seq_len: int, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    enc = Encoding()
+    enc = Encoding(voices="merged")  # the paper's vocabulary
     net = MMTTransformer(enc.vocab_sizes, **MODELS[name]).train()
     opt = torch.optim.Adam(net.parameters(), lr=5e-4)
     x = torch.stack([torch.randint(0, v, (batch, seq_len + 1)) for v in enc.vocab_sizes], dim=-1)

@@ -1,9 +1,9 @@
 """Datasets for MMT: the music21 corpus (default) or any folder of MIDI/MusicXML files.
 
 Pieces are read through ``gm_common.corpus`` (converted once, cached), every part is given a General MIDI
-program (MIDI files: the file's program; scores: the part's name through :data:`PART_PROGRAMS`, falling
-back to the score's program), encoded with :mod:`mmt.representation`, and the encoded notes are cached
-again (``mmt-<key>.npz``) beside the encoding they were made with (``mmt-<key>.encoding.json``).
+program (MIDI files: the file's program; scores: the part's name, see :mod:`mmt.parts`), encoded with
+:mod:`mmt.representation`, and the encoded notes are cached again (``mmt-<key>.npz``) beside the encoding
+they were made with (``mmt-<key>.encoding.json``).
 Splits are ``gm_common.corpus.split_811`` by seed.
 
 Training samples: random transposition -5..+6 semitones (kept inside the MIDI range), a random window
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from pathlib import Path
 
 import lightning as L
@@ -27,76 +26,13 @@ from torch.utils.data import DataLoader, Dataset
 from gm_common.corpus import Piece, default_cache_dir, list_music_files, load_collection, load_folder, split_811
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_path
-from gm_common.notes import MIDI_SUFFIXES
 from gm_common.training import loader_options
+from mmt.parts import PART_PROGRAMS, VOICE_PARTS, assign_programs
 from mmt.representation import Encoding, codes_from_notes, extract_notes
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 DATA_CACHE_VERSION = 1
-
-# Part name (music21 / MusicXML scores) -> General MIDI program. Matched on the lower-cased name with
-# digits and punctuation removed: first an exact key, then the first key (in this order) that the name
-# starts with or contains as a word. Unknown names fall back to the score's own program (0 = piano).
-PART_PROGRAMS: dict[str, int] = {
-    # voices (choir aahs = the "voices" class)
-    "soprano": 52, "alto": 52, "tenor": 52, "bass": 52, "baritone": 52, "mezzo": 52, "contralto": 52,
-    "cantus": 52, "canto": 52, "altus": 52, "tenore": 52, "tenor ii": 52, "bassus": 52, "basso": 52,
-    "quintus": 52, "quinto": 52, "sextus": 52, "sesto": 52, "septimus": 52, "settimo": 52, "superius": 52,
-    "discantus": 52, "vagans": 52, "voice": 52, "voce": 52, "vox": 52, "choir": 52, "chorus": 52, "coro": 52,
-    "s": 52, "a": 52, "t": 52, "b": 52,
-    # strings
-    "contrabass": 43, "double bass": 43, "violone": 43, "contrabasso": 43,
-    "violoncello": 42, "cello": 42, "violoncelli": 42,
-    "viola": 41, "viole": 41, "violino": 40, "violin": 40, "violini": 40, "fiddle": 40,
-    "strings": 48, "harp": 46, "arpa": 46, "guitar": 24, "lute": 24, "liuto": 24, "theorbo": 24, "chitarrone": 24,
-    # keyboards
-    "piano": 0, "pianoforte": 0, "fortepiano": 0, "keyboard": 0, "harpsichord": 6, "cembalo": 6,
-    "clavicembalo": 6, "organ": 19, "organo": 19, "continuo": 19, "basso continuo": 19, "celesta": 8,
-    # woodwinds
-    "piccolo": 72, "flauto piccolo": 72, "recorder": 74, "recorders": 74, "flauto dolce": 74, "flute": 73,
-    "flauto": 73, "flauti": 73, "traverso": 73, "flauto traverso": 73, "oboe": 68, "oboi": 68,
-    "oboe d amore": 68, "oboe da caccia": 69, "english horn": 69, "cor anglais": 69, "corno inglese": 69,
-    "clarinet": 71, "clarinetto": 71, "clarinetti": 71, "bassoon": 70, "fagotto": 70, "fagotti": 70,
-    "saxophone": 65,
-    # brass
-    "horn": 60, "corno": 60, "corni": 60, "french horn": 60, "trumpet": 56, "tromba": 56, "trombe": 56,
-    "clarino": 56, "cornet": 56, "cornetto": 56, "trombone": 57, "tromboni": 57, "tuba": 58,
-    # percussion with pitch
-    "timpani": 47, "timpano": 47, "kettledrums": 47,
-}  # fmt: skip
-
-
-def _normalise(name: str) -> str:
-    name = re.sub(r"[^a-z ]+", " ", name.lower())
-    return re.sub(r"\s+", " ", name).strip()
-
-
-def part_program(name: str | None, fallback: int = 0) -> int:
-    """General MIDI program of a score part from its name (see :data:`PART_PROGRAMS`), else ``fallback``."""
-    key = _normalise(name or "")
-    if not key:
-        return fallback
-    if key in PART_PROGRAMS:
-        return PART_PROGRAMS[key]
-    words = key.split()
-    # longest table keys first so that "double bass" wins over "bass", "violoncello" over "viola"
-    for k in sorted(PART_PROGRAMS, key=len, reverse=True):
-        if len(k) < 3:
-            continue
-        if key.startswith(k) or (" " in k and k in key) or k in words:
-            return PART_PROGRAMS[k]
-    return fallback
-
-
-def assign_programs(piece: Piece) -> Piece:
-    """Set every track's program: MIDI files keep theirs; score parts are mapped by name."""
-    if Path(piece.name).suffix.lower() in MIDI_SUFFIXES:
-        return piece
-    for track in piece.music.tracks:
-        if not track.is_drum:
-            track.program = part_program(track.name, int(track.program))
-    return piece
 
 
 # -- encoded dataset (cached) -------------------------------------------------------------------
@@ -118,7 +54,7 @@ def encoded_dataset(
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     spec = json.dumps(
         {"v": DATA_CACHE_VERSION, "source": {k: str(v) for k, v in sorted(source.items())}, "enc": encoding.to_dict(),
-         "min": min_notes, "table": PART_PROGRAMS},
+         "min": min_notes, "table": PART_PROGRAMS, "voices": VOICE_PARTS},
         sort_keys=True,
     )  # fmt: skip
     folder = source["folder"]

@@ -313,6 +313,21 @@ def build_net(model: dict, encoding: Encoding) -> MMTTransformer:
     return MMTTransformer(encoding.vocab_sizes, **{k: v for k, v in model.items() if k != "name"})
 
 
+def checkpoint_encoding(hp: dict, path: str | Path, expected: Encoding | None = None) -> Encoding:
+    """The encoding a checkpoint's hyper-parameters record (``merged`` voices when it predates the option); a
+    :class:`CheckpointError` when it is damaged or differs from ``expected`` (naming the differences)."""
+    try:
+        saved = Encoding.from_dict(hp["encoding"])
+    except ConfigError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+    if expected is not None and expected != saved:
+        hint = f" (it was made with encoding.voices={saved.voices})" if saved.voices != expected.voices else ""
+        raise CheckpointError(
+            f"{path}: encoding differs from the expected one in {', '.join(saved.differences(expected))}{hint}"
+        )
+    return saved
+
+
 def load_model(
     path: str | Path, encoding: Encoding | None = None, model_cfg: dict | None = None
 ) -> tuple[MMTTransformer, Encoding, dict[str, Any]]:
@@ -323,11 +338,7 @@ def load_model(
     :class:`CheckpointError` names the differences; dropout may differ)."""
 
     def build(hp: dict) -> MMTTransformer:
-        ck_enc = Encoding.from_dict(hp["encoding"])
-        if encoding is not None and encoding != ck_enc:
-            raise CheckpointError(
-                f"{path}: encoding differs from the expected one in {', '.join(ck_enc.differences(encoding))}"
-            )
+        ck_enc = checkpoint_encoding(hp, path, encoding)
         model = hp["model"]
         if model_cfg:
             diff = [

@@ -23,8 +23,8 @@ from gm_common.corpus import Piece
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.notes import read_music
 from gm_common.pretrained import list_pretrained, resolve
-from mmt.data import assign_programs
 from mmt.model import MMTTransformer, load_model
+from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
 from mmt.sampling import SamplingConfig, generate, trim
 

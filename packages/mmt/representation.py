@@ -10,8 +10,15 @@ classes that the 128 General MIDI programs map onto (drums and programs 76-78, 9
 A piece is: start-of-song; one instrument row per distinct instrument (ascending); start-of-notes; one
 row per note sorted by (beat, position, pitch, duration, instrument), de-duplicated; end-of-song.
 
-Everything the codes depend on (resolution, maximum beat, durations, instrument names and programs) is
-held by one :class:`Encoding`, saved as JSON beside every dataset cache and inside every checkpoint.
+Vocal parts (programs 52-54) are one ``voices`` class in the paper (``voices="merged"``, 64 classes). With
+``voices="split"`` (the default) they are kept apart as five classes in its place, ``soprano``, ``alto``,
+``tenor``, ``bass`` and a generic ``voice``, chosen by the part's name (:data:`mmt.parts.VOICE_PARTS`), each
+decoded to program 52 ("choir aahs") under its own name; program 32 is then the class ``acoustic-bass``, so
+that ``bass`` names the voice (68 classes).
+
+Everything the codes depend on (resolution, maximum beat, durations, voices mode, instrument names and
+programs) is held by one :class:`Encoding`, saved as JSON beside every dataset cache and inside every
+checkpoint.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import numpy as np
 from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
 from gm_common.notes import music_from_tracks
+from mmt.parts import voice_class
 
 TYPE_SOS, TYPE_INSTRUMENT, TYPE_SON, TYPE_NOTE, TYPE_EOS = 0, 1, 2, 3, 4
 TYPE_NAMES = ("start-of-song", "instrument", "start-of-notes", "note", "end-of-song")
@@ -77,20 +85,44 @@ def _program_instrument_table() -> list[str | None]:
     return table
 
 
+VOICES_MODES = ("split", "merged")
+VOICE_CLASSES = ("soprano", "alto", "tenor", "bass", "voice")  # voices="split": in place of "voices"
+CHOIR_PROGRAM = 52  # "choir aahs": the program every voice class decodes to
+
+
+def instrument_tables(voices: str) -> tuple[list[str], list[int], list[str | None]]:
+    """The instrument classes (in code order), the program each decodes to, and the program -> class map of
+    a voices mode (see the module docstring)."""
+    if voices not in VOICES_MODES:
+        raise ConfigError(f"encoding.voices={voices!r}; valid: {', '.join(VOICES_MODES)}")
+    names, programs = list(INSTRUMENT_PROGRAMS), list(INSTRUMENT_PROGRAMS.values())
+    table = _program_instrument_table()
+    if voices == "merged":
+        return names, programs, table
+    renamed = {"voices": "voice", "bass": "acoustic-bass"}
+    names = [renamed.get(n, n) for n in names]
+    table = [renamed.get(n, n) if n else None for n in table]
+    at = names.index("voice")
+    names[at : at + 1] = VOICE_CLASSES
+    programs[at : at + 1] = [CHOIR_PROGRAM] * len(VOICE_CLASSES)
+    return names, programs, table
+
+
 @dataclass
 class Encoding:
-    """Vocabularies and maps of the representation (one plain-data object, JSON round-trippable)."""
+    """Vocabularies and maps of the representation (one plain-data object, JSON round-trippable). The instrument
+    tables follow from ``voices``; they are saved too, so that an encoding file reads on its own."""
 
     resolution: int = RESOLUTION
     max_beat: int = 256
     durations: list[int] = field(default_factory=lambda: list(KNOWN_DURATIONS))
-    instruments: list[str] = field(default_factory=lambda: list(INSTRUMENT_PROGRAMS))
-    instrument_programs: list[int] = field(default_factory=lambda: list(INSTRUMENT_PROGRAMS.values()))
-    program_instrument: list[str | None] = field(default_factory=_program_instrument_table)
+    voices: str = "split"
+    instruments: list[str] = field(init=False)
+    instrument_programs: list[int] = field(init=False)
+    program_instrument: list[str | None] = field(init=False)
 
     def __post_init__(self) -> None:
-        if len(self.instruments) != len(self.instrument_programs):
-            raise ConfigError("encoding: instruments and instrument_programs differ in length")
+        self.instruments, self.instrument_programs, self.program_instrument = instrument_tables(self.voices)
         self._inst_code = {name: i + 1 for i, name in enumerate(self.instruments)}
         # program -> instrument code (0 = dropped)
         self.program_code = np.array(
@@ -109,8 +141,19 @@ class Encoding:
         """Code of an instrument name; a ConfigError listing the valid names if unknown."""
         key = name.strip().lower().replace(" ", "-").replace("_", "-")
         if key not in self._inst_code:
-            raise ConfigError(f"unknown instrument {name!r}; valid names: {', '.join(self.instruments)}")
+            why = ""
+            if key in VOICE_CLASSES and self.voices == "merged":
+                why = " (this encoding has voices=merged: every vocal part is the one class 'voices')"
+            raise ConfigError(f"unknown instrument {name!r}{why}; valid names: {', '.join(self.instruments)}")
         return self._inst_code[key]
+
+    def track_code(self, program: int, name: str | None) -> int:
+        """Instrument code of a track (0 = dropped): its program's class; with ``voices="split"`` a vocal
+        program's class is the voice its name gives (:func:`mmt.parts.voice_class`)."""
+        code = int(self.program_code[int(program)])
+        if self.voices == "split" and code == self._inst_code["voice"]:
+            return self._inst_code[voice_class(name)]
+        return code
 
     def instrument_name(self, code: int) -> str:
         """Name of an instrument code (1-based)."""
@@ -129,12 +172,19 @@ class Encoding:
 
     @classmethod
     def from_dict(cls, data: dict) -> Encoding:
-        """The encoding of :meth:`to_dict`'s data; a ConfigError on unknown keys."""
-        known = {"resolution", "max_beat", "durations", "instruments", "instrument_programs", "program_instrument"}
-        unknown = set(data) - known
+        """The encoding of :meth:`to_dict`'s data; a ConfigError on unknown keys or on instrument tables that are
+        not those of its voices mode. Data without ``voices`` (saved before the option existed) is ``merged``:
+        the paper's mapping, which it was made with."""
+        derived = ("instruments", "instrument_programs", "program_instrument")
+        unknown = set(data) - {"resolution", "max_beat", "durations", "voices", *derived}
         if unknown:
             raise ConfigError(f"encoding: unknown keys {sorted(unknown)}")
-        return cls(**data)
+        data = {"voices": "merged", **data}
+        encoding = cls(**{k: v for k, v in data.items() if k not in derived})
+        stale = [k for k in derived if k in data and list(data[k]) != getattr(encoding, k)]
+        if stale:
+            raise ConfigError(f"encoding: {', '.join(stale)} are not those of voices={encoding.voices}")
+        return encoding
 
     def save(self, path: str | Path) -> Path:
         """Write the encoding as JSON (atomically)."""
@@ -157,7 +207,8 @@ class Encoding:
 # -- notes <-> codes ----------------------------------------------------------------------------
 def extract_notes(music: muspy.Music, encoding: Encoding) -> np.ndarray:
     """Notes of ``music`` as rows (beat, position, pitch, duration code, instrument code), sorted and
-    de-duplicated; drums, dropped programs and notes at or beyond ``max_beat`` are left out.
+    de-duplicated; drums, dropped programs and notes at or beyond ``max_beat`` are left out. Tracks of one
+    class merge into it (two tenor parts are one ``tenor``).
     ``music`` is re-quantised to the encoding's resolution if needed (a copy)."""
     res = encoding.resolution
     if music.resolution != res:
@@ -167,7 +218,7 @@ def extract_notes(music: muspy.Music, encoding: Encoding) -> np.ndarray:
     for track in music.tracks:
         if track.is_drum or not track.notes:
             continue
-        inst = int(encoding.program_code[int(track.program)])
+        inst = encoding.track_code(track.program, track.name)
         if inst == 0:
             continue
         arr = np.array([(n.time, n.pitch, n.duration) for n in track.notes], dtype=np.int64).reshape(-1, 3)

@@ -14,11 +14,11 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from gm_common.checkpoint import resolve_resume
+from gm_common.checkpoint import load_checkpoint, resolve_resume
 from gm_common.cli import entry_point, run_dir
 from gm_common.seed import seed_everything
 from gm_common.training import build_trainer
-from mmt.model import count_parameters
+from mmt.model import checkpoint_encoding, count_parameters
 from mmt.representation import Encoding
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,10 @@ def run(cfg: DictConfig) -> Path:
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))
     folder = run_dir(cfg)
-    encoding = Encoding(max_beat=int(cfg.encoding.max_beat))
+    encoding = Encoding(max_beat=int(cfg.encoding.max_beat), voices=str(cfg.encoding.voices))
+    ckpt = resolve_resume(cfg.ckpt_path, folder)
+    if ckpt:  # a run resumes with the encoding it was started with
+        checkpoint_encoding(load_checkpoint(ckpt)["hyper_parameters"], ckpt, encoding)
     # built outside instantiate so that a ConfigError they raise reaches the user as it is
     datamodule = instantiate(cfg.data, _partial_=True, _convert_="all")(encoding=encoding)
     module = instantiate(cfg.module, _partial_=True, _convert_="all")(encoding=encoding.to_dict())
@@ -41,7 +44,6 @@ def run(cfg: DictConfig) -> Path:
     )
     if trainer.is_global_zero:
         encoding.save(folder / "encoding.json")
-    ckpt = resolve_resume(cfg.ckpt_path, folder)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
     if trainer.is_global_zero:
         print(f"checkpoints: {folder / 'checkpoints'}")

@@ -13,7 +13,6 @@ from mmt.data import MMTDataModule
 from mmt.model import MMTLightning, count_parameters
 from mmt.representation import Encoding
 
-ENC = Encoding()
 GROUPS = ("model", "data", "experiment", "trainer")
 PRIMARY = ("train", "generate", "evaluate", "analyze_attention", "demo")
 
@@ -35,10 +34,9 @@ def test_train_config_instantiates(group, name, tmp_path):
     if name == "folder":
         overrides.append(f"data.folder={tmp_path}")
     cfg = compose("mmt", "train", overrides)
-    datamodule = instantiate(cfg.data, _partial_=True, _convert_="all")(
-        encoding=Encoding(max_beat=cfg.encoding.max_beat)
-    )
-    module = instantiate(cfg.module, _partial_=True, _convert_="all")(encoding=ENC.to_dict())
+    encoding = Encoding(max_beat=cfg.encoding.max_beat, voices=cfg.encoding.voices)
+    datamodule = instantiate(cfg.data, _partial_=True, _convert_="all")(encoding=encoding)
+    module = instantiate(cfg.module, _partial_=True, _convert_="all")(encoding=encoding.to_dict())
     assert isinstance(datamodule, MMTDataModule) and isinstance(module, MMTLightning)
     assert datamodule.max_seq_len <= module.net.max_seq_len and count_parameters(module.net) > 0
     # hyper-parameters are plain data (checkpoints load with weights_only=True)
@@ -49,6 +47,11 @@ def test_train_config_instantiates(group, name, tmp_path):
             build_trainer(cfg.trainer, tmp_path)
     else:
         assert build_trainer(cfg.trainer, tmp_path).max_steps == cfg.trainer.max_steps
+
+
+def test_the_embedded_corpus_splits_voices_and_the_folder_experiment_keeps_the_papers_classes(tmp_path):
+    assert compose("mmt", "train", []).encoding.voices == "split"
+    assert compose("mmt", "train", ["experiment=folder", "data.folder=x"]).encoding.voices == "merged"
 
 
 @pytest.mark.parametrize("name", PRIMARY)

@@ -1,19 +1,10 @@
 import numpy as np
 import torch
 
-from mmt.data import IGNORE_INDEX, MMTDataModule, collate, encoded_dataset, make_sample, part_program
+from mmt.data import IGNORE_INDEX, MMTDataModule, collate, encoded_dataset, make_sample
 from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding
 
 ENC = Encoding()
-
-
-def test_part_name_table():
-    voices = ENC.instrument_programs[ENC.instrument_code("voices") - 1]
-    for name in ("Soprano", "Alto", "Tenor", "Bass", "Canto", "Quinto", "Tenore II"):
-        assert part_program(name) == voices, name
-    assert part_program("Violin 1") == 40 and part_program("Viola") == 41 and part_program("Violoncello") == 42
-    assert part_program("Double Bass") == 43 and part_program("Oboe d'amore") == 68 and part_program("Organo") == 19
-    assert part_program("Piano") == 0 and part_program("Something odd", fallback=7) == 7
 
 
 def _notes(n_beats=100):
@@ -78,3 +69,18 @@ def test_user_folder_of_midi_files(tmp_path):
     assert len(dm.pieces) == 5 and len(dm.splits["test"]) == 1
     notes = next(iter(dm.pieces.values()))
     assert set(notes[:, 4].tolist()) == {ENC.instrument_code("violin"), ENC.instrument_code("cello")}
+
+
+def test_chorales_encode_as_four_voice_tracks_and_merged_as_one(cache_dir):
+    source = {"collections": ["bach_chorales"], "folder": None, "limit": 12}
+    split = encoded_dataset(source, ENC, cache_dir)
+    merged = encoded_dataset(source, Encoding(voices="merged"), cache_dir)
+    satb = {ENC.instrument_code(n) for n in ("soprano", "alto", "tenor", "bass")}
+    voices = Encoding(voices="merged").instrument_code("voices")
+    assert split.keys() == merged.keys() and len(split) >= 10
+    for name, notes in split.items():
+        vocal = {int(c) for c in np.unique(notes[:, 4]) if ENC.instrument_programs[c - 1] == 52}
+        assert vocal == satb, name  # every chorale: its four parts, each its own class
+        assert voices in merged[name][:, 4] and len(notes) >= len(merged[name])
+    plain = [n for n, notes in split.items() if set(np.unique(notes[:, 4]).tolist()) == satb]
+    assert len(plain) >= 8 and all(set(np.unique(merged[n][:, 4]).tolist()) == {voices} for n in plain)

@@ -94,6 +94,45 @@ def test_continuation_starts_with_the_prompt_before_beats(eager_model, tmp_path)
     assert len(written) > len(prompt_notes)
 
 
+SATB = ["soprano", "alto", "tenor", "bass"]
+
+
+def satb_chorale() -> Path:
+    """A chorale of four voices and nothing else (BWV 10.7)."""
+    return next(p for p in list_collection("bach_chorales") if p.name == "bwv10.7.mxl")
+
+
+def _tracks(mid: Path) -> dict[str, list[tuple[int, int]]]:
+    """(time at resolution 12, pitch) of the notes of each track of a MIDI file, by track name."""
+    music = read_music(mid, resolution=ENC.resolution)
+    return {t.name: sorted((n.time, n.pitch) for n in t.notes) for t in music.tracks}
+
+
+def test_instruments_soprano_alto_tenor_bass_give_those_four_tracks(eager_model, tmp_path):
+    run(gen_cfg([f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=120", "render=false",
+                 f"instruments=[{','.join(SATB)}]"]))  # fmt: skip
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "instrument_0.mid"))
+    assert sorted(i.name for i in midi.instruments) == sorted(SATB)
+    assert {i.program for i in midi.instruments} == {52} and all(i.notes for i in midi.instruments)
+
+
+def test_continuing_a_chorale_keeps_its_four_parts(eager_model, tmp_path):
+    beats = 4
+    run(gen_cfg([f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=150", "render=false",
+                 f"prompt={satb_chorale()}", f"beats={beats}"]))  # fmt: skip
+    prompt = continuation_prompt(satb_chorale(), beats, ENC)
+    declared = prompt[prompt[:, 0] == 1, 5].tolist()
+    assert declared == [ENC.instrument_code(n) for n in SATB]
+    notes = prompt[prompt[:, 0] == TYPE_NOTE]
+    last_beat = int(notes[:, 1].max()) - 1
+    written = _tracks(tmp_path / "continuation_0.mid")
+    assert sorted(written) == sorted(SATB)
+    for name in SATB:  # each part's prompt notes are in its own track, as they were
+        mine = notes[notes[:, 5] == ENC.instrument_code(name)]
+        expected = sorted((int((b - 1) * 12 + p - 1), int(q - 1)) for _, b, p, q, _, _ in mine if b - 1 < last_beat)
+        assert expected and [n for n in written[name] if n[0] < last_beat * 12] == expected, name
+
+
 def test_never_overwrites_unless_asked(trained_run, tmp_path):
     common = [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "max_events=20", "render=false"]
     run(gen_cfg(common))
@@ -145,6 +184,9 @@ def test_bad_inputs_give_one_clear_error_and_write_nothing(trained_run, tmp_path
     other = tmp_path / "enc.json"
     Encoding(max_beat=128).save(other)
     with pytest.raises(CheckpointError, match="max_beat"):
+        run(gen_cfg([*base, f"encoding={other}"]))
+    Encoding(voices="merged").save(other)
+    with pytest.raises(CheckpointError, match=r"voices, instruments.*made with encoding.voices=split"):
         run(gen_cfg([*base, f"encoding={other}"]))
     # not a checkpoint at all, and a damaged shipped-model file
     junk = tmp_path / "junk.ckpt"

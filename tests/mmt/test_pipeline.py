@@ -73,8 +73,9 @@ def test_list_models_shows_each_card(pretrained_root, capsys):
 
 
 def test_a_checkpoint_of_commit_bac9ecd_ships_and_loads(tmp_path):
-    """The layout the shipped model's training run saves (MMTLightning of commit bac9ecd), exported as
-    scripts/pretrained.py does: ``export_checkpoint(ckpt, out, prefix="net.")``."""
+    """The layout the shipped model's training run saves (MMTLightning of commit bac9ecd: an encoding without
+    ``voices``, 64 instrument classes), exported as scripts/pretrained.py does:
+    ``export_checkpoint(ckpt, out, prefix="net.")``. It loads as ``voices=merged``, what it was trained with."""
     model = {"name": "tiny", "dim": 32, "depth": 2, "heads": 2, "ff_mult": 4, "dropout": 0.1, "max_seq_len": 64,
              "attn_dropout": 0.0}  # fmt: skip
     data = {"_target_": "mmt.data.MMTDataModule", "collections": ["bach_chorales", "string_quartets"], "folder": None,
@@ -82,8 +83,10 @@ def test_a_checkpoint_of_commit_bac9ecd_ships_and_loads(tmp_path):
             "persistent_workers": True, "seed": 0, "cache_dir": None, "min_notes": 50}  # fmt: skip
     optim = {"lr": 1e-3, "warmup_steps": 100, "decay_end_steps": 2400, "final_lr_ratio": 0.1}
     torch.manual_seed(0)
-    net = MMTTransformer(ENC.vocab_sizes, **{k: v for k, v in model.items() if k != "name"})
-    ckpt = {"hyper_parameters": {"model": model, "encoding": ENC.to_dict(), "optim": optim, "data": data},
+    merged = Encoding(voices="merged")
+    encoding = {k: v for k, v in merged.to_dict().items() if k != "voices"}
+    net = MMTTransformer(merged.vocab_sizes, **{k: v for k, v in model.items() if k != "name"})
+    ckpt = {"hyper_parameters": {"model": model, "encoding": encoding, "optim": optim, "data": data},
             "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}, "global_step": 2400}  # fmt: skip
     torch.save(ckpt, tmp_path / "last.ckpt")
     export_checkpoint(
@@ -93,5 +96,8 @@ def test_a_checkpoint_of_commit_bac9ecd_ships_and_loads(tmp_path):
     mmt = MMT.from_pretrained(root=tmp_path / "root")  # the default name
     x = torch.zeros(1, 5, 6, dtype=torch.long)
     assert torch.allclose(mmt.net(x), net.eval()(x), atol=1e-2)
-    assert mmt.hyper_parameters["data"] == data and mmt.encoding == ENC
-    assert mmt.generate(max_events=30)[0].resolution == ENC.resolution
+    assert mmt.hyper_parameters["data"] == data and mmt.encoding == merged and mmt.net.vocab_sizes[5] == 65
+    song = mmt.generate(max_events=30)[0]
+    assert song.resolution == merged.resolution and {t.name for t in song.tracks} <= set(merged.instruments)
+    with pytest.raises(ConfigError, match="voices=merged"):
+        mmt.generate(instruments=["soprano", "alto"])

@@ -20,25 +20,76 @@ from mmt.representation import (
 )
 
 ENC = Encoding()
+MERGED = Encoding(voices="merged")
+SATB = ("soprano", "alto", "tenor", "bass")
 
 
-def test_vocabulary_sizes_and_instrument_table():
-    assert ENC.vocab_sizes == [5, 257, 13, 129, 33, 65]
-    assert len(ENC.instruments) == 64 and len(set(ENC.instruments)) == 64
-    dropped = [p for p, name in enumerate(ENC.program_instrument) if name is None]
+@pytest.mark.parametrize("enc", [MERGED, ENC], ids=["merged", "split"])
+def test_every_class_decodes_to_a_program_of_its_own_class(enc):
+    dropped = [p for p, name in enumerate(enc.program_instrument) if name is None]
     assert dropped == [76, 77, 78, *range(96, 104), *range(112, 117), *range(120, 128)]
+    assert len(set(enc.instruments)) == len(enc.instruments)
+    for name, program in zip(enc.instruments, enc.instrument_programs):
+        voice = enc.voices == "split" and name in SATB
+        expected = "voice" if voice else name  # a voice's program (52) maps to the generic voice
+        assert enc.program_instrument[program] == expected, name
+    assert enc.program_instrument[1] == "piano" and enc.program_instrument[48] == "strings"
     assert len(KNOWN_DURATIONS) == 32
-    # every class decodes to a program that maps back onto the class
-    for name, program in zip(ENC.instruments, ENC.instrument_programs):
-        assert ENC.program_instrument[program] == name
-    assert ENC.program_instrument[1] == "piano" and ENC.program_instrument[48] == "strings"
+
+
+def test_merged_is_the_papers_vocabulary_and_split_adds_four_voice_classes():
+    assert MERGED.vocab_sizes == [5, 257, 13, 129, 33, 65] and len(MERGED.instruments) == 64
+    assert ENC.vocab_sizes == [5, 257, 13, 129, 33, 69] and ENC.voices == "split"
+    at = MERGED.instrument_code("voices")
+    assert ENC.instruments[at - 1 : at + 4] == [*SATB, "voice"]  # in the place of "voices", in register order
+    assert ENC.instruments[: at - 1] == [n if n != "bass" else "acoustic-bass" for n in MERGED.instruments[: at - 1]]
+    assert ENC.instruments[at + 4 :] == MERGED.instruments[at:]
+    assert {ENC.instrument_programs[ENC.instrument_code(n) - 1] for n in (*SATB, "voice")} == {52}
+    assert ENC.program_instrument[32] == "acoustic-bass" and MERGED.program_instrument[32] == "bass"
 
 
 def test_encoding_json_round_trip(tmp_path):
-    ENC.save(tmp_path / "e.json")
-    assert Encoding.load(tmp_path / "e.json") == ENC
-    assert Encoding(max_beat=64) != ENC
+    for enc in (ENC, MERGED):
+        enc.save(tmp_path / "e.json")
+        assert Encoding.load(tmp_path / "e.json") == enc
+    assert Encoding(max_beat=64) != ENC and MERGED != ENC
     assert "max_beat" in Encoding(max_beat=64).differences(ENC)
+    assert {"voices", "instruments"} <= set(MERGED.differences(ENC))
+
+
+def test_an_encoding_saved_before_the_voices_option_reads_as_merged():
+    legacy = {k: v for k, v in MERGED.to_dict().items() if k != "voices"}  # the layout of commit bac9ecd
+    assert Encoding.from_dict(legacy) == MERGED
+
+
+def test_instrument_tables_of_another_mode_are_an_error():
+    mixed = {**MERGED.to_dict(), "voices": "split"}
+    with pytest.raises(ConfigError, match="instruments, instrument_programs, program_instrument are not those"):
+        Encoding.from_dict(mixed)
+    with pytest.raises(ConfigError, match="voices='choir'; valid: split, merged"):
+        Encoding(voices="choir")
+
+
+def test_vocal_parts_are_kept_apart_by_name_in_split_mode():
+    rows = np.array([[0, 60, 12], [12, 62, 12]])
+    names = ["Soprano", "Alto", "Tenor", "Bass", "Quintus", "Cantus", "Bassus", "Contralto"]
+    parts = [(n, 52, False, rows + [0, i, 0]) for i, n in enumerate(names)] + [("Kontrabass", 32, False, rows)]
+    music = music_from_tracks(parts, 12)
+    split = decode(encode(music, ENC), ENC)
+    by_name = {t.name: t for t in split.tracks}
+    assert sorted(by_name) == sorted(["acoustic-bass", *SATB, "voice"])
+    assert all(t.program == 52 for n, t in by_name.items() if n != "acoustic-bass")
+    assert len(by_name["soprano"].notes) == 4 and len(by_name["alto"].notes) == 4  # Cantus, Contralto join them
+    assert len(by_name["bass"].notes) == 4 and len(by_name["voice"].notes) == 2
+    merged = decode(encode(music, MERGED), MERGED)
+    assert sorted(t.name for t in merged.tracks) == ["bass", "voices"]
+    assert len(merged.tracks[1].notes) == 2 * len(names)
+
+
+def test_a_merged_encoding_explains_a_voice_name():
+    with pytest.raises(ConfigError, match="voices=merged: every vocal part is the one class 'voices'"):
+        MERGED.instrument_code("soprano")
+    assert ENC.instrument_code("Bass") == ENC.instruments.index("bass") + 1
 
 
 def test_unknown_instrument_lists_valid_names():
@@ -71,7 +122,7 @@ note_rows = st.lists(
         st.integers(0, 11),  # position
         st.integers(0, 127),  # pitch
         st.integers(1, 32),  # duration code
-        st.integers(1, 64),  # instrument code
+        st.integers(1, 68),  # instrument code (split: 68 classes; merged: 64, the rest folded in below)
     ),
     min_size=0,
     max_size=60,
@@ -79,15 +130,17 @@ note_rows = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(note_rows)
-def test_decode_encode_are_inverse_on_quantised_notes(rows):
-    notes = np.unique(np.array(rows, dtype=np.int64).reshape(-1, 5), axis=0)
+@given(note_rows, st.sampled_from([ENC, MERGED]))
+def test_decode_encode_are_inverse_on_quantised_notes(rows, enc):
+    notes = np.array(rows, dtype=np.int64).reshape(-1, 5)
+    notes[:, 4] = (notes[:, 4] - 1) % len(enc.instruments) + 1
+    notes = np.unique(notes, axis=0)
     codes = codes_from_notes(notes)
-    music = decode(codes, ENC)
+    music = decode(codes, enc)
     # one track per instrument, named after it, with the class program
-    assert sorted(t.name for t in music.tracks) == sorted({ENC.instrument_name(i) for i in notes[:, 4]})
-    assert np.array_equal(encode(music, ENC), codes)
-    back, declared = notes_from_codes(codes, ENC)
+    assert sorted(t.name for t in music.tracks) == sorted({enc.instrument_name(i) for i in notes[:, 4]})
+    assert np.array_equal(encode(music, enc), codes)
+    back, declared = notes_from_codes(codes, enc)
     assert np.array_equal(back, notes) and declared == sorted(set(notes[:, 4].tolist()))
 
 

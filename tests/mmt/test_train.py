@@ -98,6 +98,19 @@ def test_resume_after_sigkill(tmp_path, trained_run, tiny_cli_overrides, tiny_tr
     _assert_resumed_from(seen, killed)
 
 
+def test_voices_merged_is_saved_and_a_resume_with_the_other_mapping_is_refused(tmp_path, tiny_train_cfg):
+    merged = Encoding(voices="merged")
+    run(tiny_train_cfg(tmp_path, steps=1, extra=["encoding.voices=merged"]))
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    assert load_checkpoint(last)["hyper_parameters"]["encoding"] == merged.to_dict()
+    assert Encoding.load(tmp_path / "encoding.json") == merged
+    net, enc, _ = load_model(last)
+    assert enc == merged and net.vocab_sizes[5] == 65
+    with pytest.raises(CheckpointError, match="made with encoding.voices=merged"):
+        run(tiny_train_cfg(tmp_path, steps=2, extra=["ckpt_path=last"]))  # the default: split
+    assert Encoding.load(tmp_path / "encoding.json") == merged and load_checkpoint(last)["global_step"] == 1
+
+
 def test_resume_without_a_checkpoint_names_the_folder(tmp_path, tiny_train_cfg):
     with pytest.raises(CheckpointError, match=str(tmp_path / "checkpoints")):
         run(tiny_train_cfg(tmp_path, extra=["ckpt_path=last"]))
