@@ -215,6 +215,40 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
     }
 
 
+def export_mmt(name: str, run: Path, dest: Path) -> dict:
+    """Ship the best checkpoint's net and score 50 unconditioned samples of the shipped weights (Table 3)."""
+    from gm_common.pretrained import export_checkpoint
+
+    export_checkpoint(run / "checkpoints" / "best.ckpt", dest / "model.safetensors", prefix="net.")
+    out = run / "eval_shipped.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mmt.evaluate",
+            f"checkpoint={dest / 'model.safetensors'}",
+            "n_samples=50",
+            f"out={out}",
+            "overwrite=true",
+        ],
+        cwd=ROOT,
+        check=True,
+        env=dict(os.environ, OMP_NUM_THREADS="2"),
+    )
+    result = json.loads(out.read_text())
+    hp = load_hparams(dest / "model.safetensors")
+    diff, voices = result["differences"], hp["encoding"].get("voices", "merged")
+    return {
+        "summary": f"tiny MMT ({voices} voices) on {', '.join(hp['data']['collections'])};"
+        f" pitch-class entropy {diff['pitch_class_entropy']:+.2f}, scale {diff['scale_consistency']:+.1f},"
+        f" groove {diff['groove_consistency']:+.1f} from the test split",
+        "architecture": hp["model"],
+        "encoding": hp["encoding"],
+        "data": {"collections": hp["data"]["collections"], "split": f"8:1:1 by piece, seed {hp['data']['seed']}"},
+        "test": {key: result[key] for key in ("ground_truth", "samples", "differences", "n_samples", "n_truth")},
+    }
+
+
 def load_hparams(path: Path) -> dict:
     """The hyper-parameters stored in a shipped ``.safetensors`` file."""
     from gm_common.checkpoint import load_checkpoint
@@ -222,7 +256,7 @@ def load_hparams(path: Path) -> dict:
     return load_checkpoint(path)["hyper_parameters"]
 
 
-EXPORTERS = {"arranger": export_arranger, "clipsonic": export_clipsonic}
+EXPORTERS = {"arranger": export_arranger, "clipsonic": export_clipsonic, "mmt": export_mmt}
 
 
 def export(name: str) -> Path:
