@@ -100,4 +100,5 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dry", action="store_true")
-    print(json.dumps(gpu_check("cpu" if ap.parse_args().dry else "cuda", ap.parse_args().dry), indent=1))
+    args = ap.parse_args()
+    print(json.dumps(gpu_check("cpu" if args.dry else "cuda", args.dry), indent=1))
