@@ -2,6 +2,7 @@
 
 python -m arranger.evaluate ckpt=outputs/arranger/runs/bach_lstm/checkpoints/best.ckpt
 python -m arranger.evaluate table=true datasets=[bach,quartets]
+python -m arranger.evaluate ckpt=bach_bilstm device=cuda precision=bf16-mixed    # default device: auto
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from omegaconf import DictConfig
 
 from arranger.data import Example
 from arranger.metrics import evaluate_pieces, plot_confusion
-from arranger.predict import Arranger
+from arranger.predict import Arranger, inference_options
 from gm_common.cli import entry_point, run_dir
 from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
@@ -52,6 +53,7 @@ def evaluate_arranger(arranger: Arranger, examples: list[Example]) -> dict:
     result = evaluate_pieces(trues, preds, arranger.n_parts)
     result["model"] = arranger.name
     result["dataset"] = arranger.dataset["name"]
+    result["device"] = str(arranger.device)
     result["notes_per_second"] = result["notes"] / max(seconds, 1e-9)
     result["longest_piece_notes"] = max(len(ex) for ex in examples)
     return result
@@ -83,9 +85,16 @@ def load_split(data_cfg: DictConfig, split: str = "test", name: str | None = Non
 
 
 def run_table(
-    runs_root: str | Path, datasets: list[str], data_cfg: DictConfig, out_dir: Path, confusion_png: bool = True
+    runs_root: str | Path,
+    datasets: list[str],
+    data_cfg: DictConfig,
+    out_dir: Path,
+    confusion_png: bool = True,
+    device: str = "cpu",
+    precision: str = "32-true",
 ) -> dict:
-    """Evaluate every ``<dataset>_*/checkpoints/best.ckpt`` under ``runs_root``: results[model][dataset]."""
+    """Evaluate every ``<dataset>_*/checkpoints/best.ckpt`` under ``runs_root`` on ``device``:
+    results[model][dataset]."""
     results: dict[str, dict[str, dict]] = {}
     for dataset in datasets:
         ckpts = sorted(Path(runs_root).glob(f"{dataset}_*/checkpoints/best.ckpt"))
@@ -93,7 +102,7 @@ def run_table(
             continue
         examples = load_split(data_cfg, "test", dataset)
         for ckpt in ckpts:
-            arranger = Arranger.from_checkpoint(ckpt, expect_dataset=dataset)
+            arranger = Arranger.from_checkpoint(ckpt, expect_dataset=dataset, device=device, precision=precision)
             r = evaluate_arranger(arranger, examples)
             r["checkpoint"] = str(ckpt)
             results.setdefault(arranger.name, {})[dataset] = r
@@ -109,7 +118,9 @@ def run_table(
 
 def evaluate_one(cfg: DictConfig, out_dir: Path) -> dict:
     """Evaluate ``cfg.ckpt`` on ``cfg.split`` of ``cfg.data``: results[model][dataset]."""
-    arranger = Arranger.from_pretrained(cfg.ckpt, expect_dataset=cfg.data.name)
+    arranger = Arranger.from_pretrained(
+        cfg.ckpt, expect_dataset=cfg.data.name, device=cfg.device, precision=cfg.precision
+    )
     r = evaluate_arranger(arranger, load_split(cfg.data, cfg.split))
     if cfg.confusion_png:
         png = plot_confusion(
@@ -126,10 +137,12 @@ def run(cfg: DictConfig) -> dict:
     """Evaluate one checkpoint (``ckpt=``) or every run (``table=true``); print the table, write the JSON."""
     if not cfg.table and not cfg.ckpt:
         raise ConfigError("give ckpt=PATH (a checkpoint, run folder or shipped model name), or table=true")
+    inference_options(cfg.device, cfg.precision)  # a GPU asked for and not there: an error before any data loads
     out_dir = run_dir(cfg)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.table:
-        results = run_table(cfg.runs_root, list(cfg.datasets), cfg.data, out_dir, cfg.confusion_png)
+        results = run_table(
+            cfg.runs_root, list(cfg.datasets), cfg.data, out_dir, cfg.confusion_png, cfg.device, cfg.precision
+        )
         print(format_table(results, list(cfg.datasets)))
     else:
         results = evaluate_one(cfg, out_dir)

@@ -4,9 +4,10 @@ part with the dataset's programs (drums kept as they are). A thin layer over ``A
     python -m arranger.infer song.mid                          # shipped Bach BiLSTM -> song_arranged.mid + .png
     python -m arranger.infer song.mid ckpt=quartets_lstm wav=true
     python -m arranger.infer song.mid ckpt=outputs/arranger/runs/bach_lstm/checkpoints/best.ckpt
+    python -m arranger.infer song.mid device=cuda precision=bf16-mixed   # the net on the GPU (default: auto)
     python -m arranger.infer list_models=true                  # the shipped models
 
-Every check (model, dataset, input file, programs, output paths, FluidSynth when a WAV is asked for)
+Every check (device, model, dataset, input file, programs, output paths, FluidSynth when a WAV is asked for)
 runs before anything is written: on bad input, one clear error and no file.
 """
 
@@ -39,7 +40,9 @@ def run(cfg: DictConfig) -> dict[str, Path]:
         return {}
     if not cfg.input:
         raise ConfigError("give the piece to arrange: python -m arranger.infer song.mid (or input=song.mid)")
-    arranger = Arranger.from_pretrained(cfg.ckpt, expect_dataset=cfg.dataset)
+    arranger = Arranger.from_pretrained(
+        cfg.ckpt, expect_dataset=cfg.dataset, device=cfg.device, precision=cfg.precision
+    )
     input_path = Path(cfg.input)
     paths = output_paths(input_path, cfg.output_dir)
     wanted = ["midi"] + (["png"] if cfg.png else []) + (["wav"] if cfg.wav else [])
@@ -63,7 +66,7 @@ def run(cfg: DictConfig) -> dict[str, Path]:
         render_midi(paths["midi"], paths["wav"], overwrite=cfg.overwrite)
     counts = [len(track.notes) for track in music.tracks if not track.is_drum]
     print(
-        f"arranged {sum(counts)} notes of {input_path.name} with {arranger.name}: "
+        f"arranged {sum(counts)} notes of {input_path.name} with {arranger.name} on {arranger.device}: "
         + ", ".join(f"{name} {c}" for name, c in zip(arranger.dataset["labels"], counts))
     )
     for key in wanted:

@@ -3,6 +3,9 @@ to every note of a full-length piece (no truncation) and arranges whole pieces.
 
     from arranger import Arranger
     music = Arranger.from_pretrained("bach_bilstm").arrange("song.mid")   # a muspy.Music; nothing written
+    arranger = Arranger.from_pretrained("bach_bilstm", device="cuda", precision="bf16-mixed")  # net on the GPU
+
+The net runs on ``device`` (default the CPU); features go there and predictions come back as NumPy arrays.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from arranger.models import build_net
 from arranger.representation import RESOLUTION, collate, decode, encode, make_features
 from gm_common import pretrained
 from gm_common.checkpoint import load_checkpoint, model_from_checkpoint
+from gm_common.device import autocast_dtype, resolve_device
 from gm_common.errors import CheckpointError, ConfigError, InputFileError
 from gm_common.notes import read_music
 
@@ -26,21 +30,39 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 ONLINE = ("lstm", "transformer_dec", "mlp", "most_common", "zone", "closest_pitch", "closest_pitch_mono")
 HINT_FLAGS = ("use_entry", "use_pitch_hint")
 WEIGHTS = ("ema_net.module.", "net.")  # where a checkpoint keeps the net: the moving average first
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # the trainer precisions that apply to inference
+
+
+def inference_options(device: str | torch.device, precision: str) -> tuple[torch.device, torch.dtype | None]:
+    """The torch device and autocast dtype (None: full precision) of ``device=`` and ``precision=``; a
+    ConfigError for an unknown value or a GPU that is not there."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
+    device = resolve_device(device)
+    return device, autocast_dtype(device, precision)
 
 
 class Arranger:
-    """A net or a baseline with its model config and dataset (name, part labels, programs)."""
+    """A net or a baseline with its model config and dataset (name, part labels, programs); the net runs on
+    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``), under autocast when ``precision`` is mixed on CUDA."""
 
     def __init__(
-        self, model_cfg: dict, dataset: dict, net: torch.nn.Module | None = None, baseline: Baseline | None = None
+        self,
+        model_cfg: dict,
+        dataset: dict,
+        net: torch.nn.Module | None = None,
+        baseline: Baseline | None = None,
+        device: str | torch.device = "cpu",
+        precision: str = "32-true",
     ):
+        self.device, self.autocast = inference_options(device, precision)
         self.model_cfg, self.dataset = dict(model_cfg), dict(dataset)
         self.kind = self.model_cfg["kind"]
         self.name = self.model_cfg.get("name", self.kind)
         self.n_parts = len(self.dataset["labels"])
         self.net, self.baseline = net, baseline
         if self.net is not None:
-            self.net.eval()
+            self.net.to(self.device).eval()
 
     @property
     def needs_hints(self) -> bool:
@@ -55,9 +77,16 @@ class Arranger:
         return self.kind in ONLINE
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, expect_dataset: str | None = None) -> Arranger:
-        """Load a training checkpoint (``.ckpt``) or a shipped ``.safetensors`` file; with ``expect_dataset``,
-        a checkpoint for another dataset is an error."""
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        expect_dataset: str | None = None,
+        device: str | torch.device = "cpu",
+        precision: str = "32-true",
+    ) -> Arranger:
+        """Load a training checkpoint (``.ckpt``) or a shipped ``.safetensors`` file onto ``device``; with
+        ``expect_dataset``, a checkpoint for another dataset is an error."""
+        inference_options(device, precision)  # a GPU that is not there is an error before anything loads
         ckpt = load_checkpoint(path)
         hp = ckpt.get("hyper_parameters") or {}
         if "model" not in hp or "dataset" not in hp:
@@ -70,7 +99,8 @@ class Arranger:
             )
         n_parts = len(dataset["labels"])
         if hp["model"]["kind"] in BASELINES:
-            return cls(hp["model"], dataset, baseline=Baseline(hp["model"]["kind"], n_parts, ckpt["baseline_state"]))
+            baseline = Baseline(hp["model"]["kind"], n_parts, ckpt["baseline_state"])
+            return cls(hp["model"], dataset, baseline=baseline, device=device, precision=precision)
         net, _ = model_from_checkpoint(
             ckpt,
             path,
@@ -79,21 +109,31 @@ class Arranger:
             needs=("model", "dataset"),
             prefixes=WEIGHTS,
         )
-        return cls(hp["model"], dataset, net=net)
+        return cls(hp["model"], dataset, net=net, device=device, precision=precision)
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path = "bach_bilstm", root: Path | None = None, expect_dataset: str | None = None
+        cls,
+        name_or_path: str | Path = "bach_bilstm",
+        root: Path | None = None,
+        expect_dataset: str | None = None,
+        device: str | torch.device = "cpu",
+        precision: str = "32-true",
     ) -> Arranger:
         """A shipped model by name (``<root>/<name>/model.safetensors``, ``root`` by default ``PRETRAINED``), or a
-        checkpoint file or run folder by path; an unknown name is a ConfigError listing the shipped ones."""
-        return cls.from_checkpoint(pretrained.resolve(Path(root or PRETRAINED), name_or_path), expect_dataset)
+        checkpoint file or run folder by path, on ``device``; an unknown name is a ConfigError listing the
+        shipped ones."""
+        path = pretrained.resolve(Path(root or PRETRAINED), name_or_path)
+        return cls.from_checkpoint(path, expect_dataset, device, precision)
 
     @torch.inference_mode()
     def logits(self, notes: np.ndarray, hint_labels: np.ndarray | None = None) -> np.ndarray:
-        """(N, n_parts) logits of the net for notes (time, pitch, duration) in model order."""
+        """(N, n_parts) logits of the net (on the CPU) for notes (time, pitch, duration) in model order."""
         feats = make_features(np.asarray(notes)[:, :3], self.n_parts, hints_from=hint_labels)
-        return self.net(collate([feats]))[0].float().numpy()
+        batch = {k: v.to(self.device) for k, v in collate([feats]).items()}
+        with torch.autocast(self.device.type, dtype=self.autocast, enabled=self.autocast is not None):
+            logits = self.net(batch)[0]
+        return logits.float().cpu().numpy()
 
     def predict(self, notes: np.ndarray, hint_labels: np.ndarray | None = None) -> np.ndarray:
         """Part index of each note; notes (N, >=3) columns time, pitch, duration, sorted by time.

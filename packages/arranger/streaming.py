@@ -16,6 +16,7 @@ Zone and most-common baselines stream trivially. Models that read durations (``l
 note's ``duration=`` (an error otherwise: a default would silently differ from the batch prediction). Entry-hint
 models take each note's entry hints (one value per part) through ``entry=``; pitch-hint models need hints given
 up front (``pitch_hint=``, shape (n_parts, 2), see ``arranger.representation.pitch_hints``).
+Streaming runs on the CPU: one note per call is bound by latency, which a GPU's kernel launches only add to.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class StreamingArranger:
     """An online arranger fed one note (or one onset group) at a time; ``last_logits`` holds the last note's logits."""
 
     def __init__(self, arranger: Arranger, pitch_hint: np.ndarray | None = None):
+        if arranger.device.type != "cpu":
+            raise ConfigError(f"streaming runs on the CPU; load the model with device='cpu' (not {arranger.device})")
         self.arranger = arranger
         self.n_parts = arranger.n_parts
         net = arranger.net

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from arranger.data import split_examples
 from arranger.evaluate import evaluate_arranger, run, run_table
@@ -47,3 +48,23 @@ def test_evaluate_without_a_checkpoint_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="ckpt="):
         run(compose("arranger", "evaluate", [f"run_dir={tmp_path / 'eval'}"]))
     assert not (tmp_path / "eval" / "results.json").exists()
+
+
+def test_evaluate_device_option(tiny_lstm, cache_dir, tmp_path, monkeypatch):
+    overrides = [f"ckpt={tiny_lstm}", f"data.cache_dir={cache_dir}", "data.limit=12", "confusion_png=false"]
+    with monkeypatch.context() as m:
+        m.setattr(torch.cuda, "is_available", lambda: False)
+        with pytest.raises(ConfigError, match="device=cuda asks for a GPU"):
+            run(compose("arranger", "evaluate", [*overrides, "device=cuda", f"run_dir={tmp_path / 'gpu'}"]))
+    assert not (tmp_path / "gpu").exists()
+    with pytest.raises(ConfigError, match="precision"):
+        run(compose("arranger", "evaluate", [*overrides, "precision=bf16", f"run_dir={tmp_path / 'bad'}"]))
+    assert not (tmp_path / "bad").exists()
+    results = {
+        d: run(compose("arranger", "evaluate", [*overrides, f"device={d}", f"run_dir={tmp_path / d}"]))
+        for d in ("cpu", "auto")
+    }
+    cpu, auto = results["cpu"]["lstm"]["bach"], results["auto"]["lstm"]["bach"]
+    assert cpu["device"] == "cpu" and auto["device"] == ("cuda:0" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        assert cpu["confusion"] == auto["confusion"]

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -6,8 +7,9 @@ import pytest
 import torch
 
 from arranger.infer import run
+from arranger.predict import Arranger
 from gm_common.cli import compose
-from gm_common.errors import ToolkitError
+from gm_common.errors import ConfigError, ToolkitError
 from gm_common.notes import music_from_tracks, read_music, write_midi
 
 
@@ -118,3 +120,40 @@ def test_cli_positional_input_and_clear_error(tiny_lstm, song, tmp_path, repo_ro
     )
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error:") and "Traceback" not in proc.stderr
     assert not (tmp_path / "bad_arranged.mid").exists()
+
+
+def track_notes(music) -> list[list[tuple[int, int]]]:
+    """Each track's (time, pitch) pairs, sorted."""
+    return [sorted((n.time, n.pitch) for n in t.notes) for t in music.tracks]
+
+
+def test_device_option(tiny_lstm, song, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        m.setattr(torch.cuda, "is_available", lambda: False)
+        with pytest.raises(ConfigError, match="device=cuda asks for a GPU"):
+            run_infer(_cfg(tiny_lstm, song, out, device="cuda"))
+    with pytest.raises(ConfigError, match="expected auto, cpu, cuda or cuda:N"):
+        run_infer(_cfg(tiny_lstm, song, out, device="tpu"))
+    with pytest.raises(ConfigError, match="precision"):
+        run_infer(_cfg(tiny_lstm, song, out, precision="fp8"))
+    assert not out.exists()
+    assert compose("arranger", "infer").device == "auto"
+    arranged = {}
+    for device in ("cpu", "auto"):
+        paths = run_infer(_cfg(tiny_lstm, song, tmp_path / device, device=device, png=False))
+        arranged[device] = track_notes(read_music(paths["midi"], resolution=24))
+    expected = Arranger.from_checkpoint(tiny_lstm).arrange(song)  # the Python API's default: the CPU
+    assert arranged["cpu"] == track_notes(expected)
+    if not torch.cuda.is_available():
+        assert arranged["auto"] == arranged["cpu"]
+
+
+def test_cli_device_cuda_without_a_gpu_is_one_line(tiny_lstm, song, tmp_path, repo_root):
+    cmd = [sys.executable, "-m", "arranger.infer", str(song), f"ckpt={tiny_lstm}", f"output_dir={tmp_path}"]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # torch sees no GPU, on any machine
+    proc = subprocess.run([*cmd, "device=cuda"], cwd=repo_root, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "error: device=cuda asks for a GPU, but torch sees none here; use device=cpu or auto"
+    ]
+    assert not any(tmp_path.iterdir())

@@ -10,6 +10,7 @@ import torch
 
 from arranger import Arranger, predict
 from arranger.infer import run as infer
+from arranger.representation import collate, make_features
 from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
 from gm_common.errors import CheckpointError, ConfigError
@@ -106,3 +107,34 @@ def test_a_checkpoint_of_the_earlier_layout_loads(tiny_lstm, tmp_path, examples)
     assert np.array_equal(
         Arranger.from_checkpoint(old).logits(notes), Arranger.from_checkpoint(tiny_lstm).logits(notes)
     )
+
+
+def test_device_cpu_and_auto_predict_as_the_net_on_the_cpu(tiny_lstm, examples):
+    notes = examples[0].notes[:, :3]
+    cpu = Arranger.from_checkpoint(tiny_lstm, device="cpu")
+    with torch.inference_mode():  # the prediction as it was before device=: the net called on CPU tensors
+        expected = cpu.net(collate([make_features(notes, 4)]))[0].argmax(-1).numpy()
+    assert cpu.device == torch.device("cpu") and cpu.autocast is None
+    assert np.array_equal(cpu.predict(notes), expected)
+    auto = Arranger.from_checkpoint(tiny_lstm, device="auto")
+    assert auto.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert {p.device for p in auto.net.parameters()} == {auto.device}
+    parts = auto.predict(notes)
+    assert isinstance(parts, np.ndarray) and parts.dtype == np.int64
+    if auto.device.type == "cpu":
+        assert np.array_equal(parts, expected)
+    else:
+        assert (parts == expected).mean() > 0.99
+    mixed = Arranger.from_checkpoint(tiny_lstm, device="cpu", precision="bf16-mixed")
+    assert mixed.autocast is None and np.array_equal(mixed.predict(notes), expected)  # no autocast on the CPU
+
+
+def test_device_errors_come_before_loading(shipped, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(ConfigError, match="asks for a GPU"):
+            Arranger.from_pretrained("bach_lstm", root=shipped, device=device)
+    with pytest.raises(ConfigError, match="expected auto, cpu, cuda or cuda:N"):
+        Arranger.from_checkpoint(tmp_path / "missing.ckpt", device="gpu")
+    with pytest.raises(ConfigError, match="precision='bf16'"):
+        Arranger.from_pretrained("bach_lstm", root=shipped, precision="bf16")

@@ -160,3 +160,12 @@ def test_duration_models_need_the_duration(tiny_lstm):
         given.step(t, p, 48) for t, p in [(0, 60), (24, 62)]
     ]
     assert torch.equal(without.last_logits, given.last_logits)  # the duration is not read at all
+
+
+def test_streaming_stays_on_the_cpu():
+    arranger = shipped_size("lstm")
+    assert arranger.device == torch.device("cpu")  # the Python API's default
+    StreamingArranger(arranger)
+    arranger.device = torch.device("cuda", 0)  # as if loaded with device="cuda"
+    with pytest.raises(ConfigError, match="streaming runs on the CPU; load the model with device='cpu'"):
+        StreamingArranger(arranger)
