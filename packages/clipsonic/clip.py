@@ -1,9 +1,11 @@
-"""CLIP: build a (small) open_clip model offline, load a local checkpoint, embed images and texts, and train
-a model contrastively on an image-caption set (``python -m clipsonic.train_clip``)."""
+"""CLIP: the interface clipsonic embeds images and texts through (:class:`Clip`), an open_clip model behind it
+(built offline, loaded from a local checkpoint), and contrastive training of a small one on an image-caption set
+(``python -m clipsonic.train_clip``). A transformers CLIP is in :mod:`clipsonic.hf_clip`."""
 
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,13 +47,67 @@ def build_clip_model(name: str, model_kwargs: dict | None = None) -> torch.nn.Mo
         root.setLevel(level)
 
 
+class Clip(ABC):
+    """A CLIP model behind the one interface the rest of clipsonic uses: uint8 images and texts in, unit
+    embeddings out (NumPy), computed on the model's device. :class:`OpenClip` feeds an open_clip model,
+    :class:`clipsonic.hf_clip.HFClip` a transformers ``CLIPModel``."""
+
+    model: torch.nn.Module
+    source: Path | None  # the file or folder it was loaded from (its cache key); None for a model in training
+
+    @property
+    @abstractmethod
+    def embed_dim(self) -> int:
+        """The size of the (shared) embedding space."""
+
+    @abstractmethod
+    def image_features(self, images: np.ndarray) -> torch.Tensor:
+        """Unnormalised image embeddings [N, D] of uint8 images [N, H, W, 3], on the model's device."""
+
+    @abstractmethod
+    def text_features(self, texts: list[str]) -> torch.Tensor:
+        """Unnormalised text embeddings [N, D], on the model's device."""
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are."""
+        return next(self.model.parameters()).device
+
+    def to(self, device: torch.device) -> Clip:
+        """Move the model to ``device``; returns self."""
+        self.model.to(device)
+        return self
+
+    @torch.no_grad()
+    def embed_images(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """L2-normalised image embeddings [N, D] of uint8 images [N, H, W, 3]."""
+        out = [
+            F.normalize(self.image_features(images[i : i + batch_size]).float(), dim=-1).cpu()
+            for i in range(0, len(images), batch_size)
+        ]
+        return torch.cat(out).numpy()
+
+    @torch.no_grad()
+    def embed_texts(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
+        """L2-normalised text embeddings [N, D]; a :class:`ConfigError` for an empty text."""
+        for t in texts:
+            if not isinstance(t, str) or not t.strip():
+                raise ConfigError('empty text prompt: give a non-empty description, e.g. "a red circle"')
+        out = [
+            F.normalize(self.text_features(texts[i : i + batch_size]).float(), dim=-1).cpu()
+            for i in range(0, len(texts), batch_size)
+        ]
+        return torch.cat(out).numpy()
+
+
 @dataclass
-class Clip:
+class OpenClip(Clip):
     """An open_clip model with what is needed to feed it (image size, normalisation, tokenizer)."""
 
     model: torch.nn.Module
     name: str
     model_kwargs: dict
+    source: Path | None = None
 
     def __post_init__(self) -> None:
         import open_clip
@@ -84,29 +140,16 @@ class Clip:
         return (x - self.mean) / self.std
 
     def tokenize(self, texts: list[str]) -> torch.Tensor:
-        """Token ids [N, context_length]; a :class:`ConfigError` for an empty text."""
-        for t in texts:
-            if not isinstance(t, str) or not t.strip():
-                raise ConfigError('empty text prompt: give a non-empty description, e.g. "a red circle"')
+        """Token ids [N, context_length]."""
         return self.tokenizer(list(texts))
 
-    @torch.no_grad()
-    def embed_images(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """L2-normalised image embeddings [N, D]."""
-        out = [
-            F.normalize(self.model.encode_image(self.preprocess(images[i : i + batch_size])), dim=-1)
-            for i in range(0, len(images), batch_size)
-        ]
-        return torch.cat(out).numpy().astype(np.float32)
+    def image_features(self, images: np.ndarray) -> torch.Tensor:
+        """open_clip's image embeddings [N, D] (unnormalised)."""
+        return self.model.encode_image(self.preprocess(images).to(self.device))
 
-    @torch.no_grad()
-    def embed_texts(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
-        """L2-normalised text embeddings [N, D]."""
-        out = [
-            F.normalize(self.model.encode_text(self.tokenize(texts[i : i + batch_size])), dim=-1)
-            for i in range(0, len(texts), batch_size)
-        ]
-        return torch.cat(out).numpy().astype(np.float32)
+    def text_features(self, texts: list[str]) -> torch.Tensor:
+        """open_clip's text embeddings [N, D] (unnormalised)."""
+        return self.model.encode_text(self.tokenize(texts).to(self.device))
 
 
 def save_clip(path: str | Path, model: torch.nn.Module, name: str, model_kwargs: dict | None) -> Path:
@@ -124,13 +167,19 @@ def save_clip(path: str | Path, model: torch.nn.Module, name: str, model_kwargs:
 
 
 def load_clip(cfg: DictConfig | dict) -> Clip:
-    """The CLIP named by ``cfg`` (``name``, ``model_kwargs``, ``checkpoint``).
+    """The CLIP a ``clip/*.yaml`` config names.
 
-    ``checkpoint`` is a file written by :func:`save_clip` / ``train_clip``, a shipped ``clip.safetensors``
-    (:func:`export_clip`), or a real pretrained open_clip checkpoint (a state dict, e.g.
-    ``open_clip_pytorch_model.bin``) for the architecture ``name``.
+    ``library: transformers`` (``clip=hf``): a local transformers folder ``path`` (:mod:`clipsonic.hf_clip`).
+    Otherwise open_clip (``name``, ``model_kwargs``, ``checkpoint``; the layout of configs and model
+    hyper-parameters written before the key existed): ``checkpoint`` is a file written by :func:`save_clip` /
+    ``train_clip``, a shipped ``clip.safetensors`` (:func:`export_clip`), or a real pretrained open_clip checkpoint
+    (a state dict, e.g. ``open_clip_pytorch_model.bin``) for the architecture ``name``.
     """
     cfg = _plain(cfg)
+    if cfg.get("library") == "transformers":
+        from clipsonic.hf_clip import load_hf_clip
+
+        return load_hf_clip(cfg["path"])
     path = cfg.get("checkpoint")
     if not path:
         raise CheckpointError(
@@ -157,7 +206,7 @@ def load_clip(cfg: DictConfig | dict) -> Clip:
         raise CheckpointError(
             f"CLIP checkpoint {path} does not match open_clip model {name!r} {kwargs or ''}: {str(err)[:300]}"
         ) from err
-    return Clip(model, name, kwargs)
+    return OpenClip(model, name, kwargs, Path(path))
 
 
 def export_clip(clip_pt: str | Path, out: str | Path, half: bool = True) -> Path:
@@ -192,7 +241,7 @@ class ClipModule(L.LightningModule):
         self.save_hyperparameters()
         self.model = build_clip_model(name, model_kwargs)
         self.model.logit_scale.requires_grad_(bool(learn_logit_scale))
-        self.clip = Clip(self.model, name, model_kwargs)
+        self.clip = OpenClip(self.model, name, model_kwargs)
         self.model.train()
 
     def _step(self, batch: tuple[torch.Tensor, list[str]]) -> torch.Tensor:

@@ -2,6 +2,9 @@
 
     python -m clipsonic.evaluate [models=synthetic|<trained folder>] [per_class=16] [guidance=3] [steps=25]
                                  [sampler=ddim] [sweep=[1,2,3,5]] [vocoder=griffinlim|<name>|<ckpt>]
+                                 [device=auto|cpu|cuda|cuda:N] [precision=32-true|bf16-mixed|16-mixed]
+
+CLIP, prior and diffusion model run on ``device``; the judge and the vocoder on the CPU.
 
 Queries (``per_class`` of each per class and mode): IQ uses frames of held-out test videos; ZS and PD use
 ``per_class`` distinct text queries per class in phrasings that training never saw
@@ -31,7 +34,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from clipsonic.generate import load_pipeline
-from clipsonic.pipeline import PRETRAINED, mode_conditions, resolve_part
+from clipsonic.pipeline import PRETRAINED, mode_conditions
 from gm_common.cli import entry_point
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.pretrained import print_pretrained
@@ -120,7 +123,7 @@ class Evaluator:
         """The cached train/test/valid splits, the class names and the real reference audio."""
         from clipsonic.data.dataset import build_cache, file_key, load_split
 
-        self.clip_key = file_key(resolve_part(self.cfg.clip.checkpoint, "clip", self.cfg.pretrained_root or PRETRAINED))
+        self.clip_key = file_key(self.pipe.clip.source)
         data = OmegaConf.to_container(self.cfg.data, resolve=True)
         self.folder = build_cache(data, self.pipe.clip, self.clip_key, log=self.log)
         self.train, self.test = load_split(self.folder, "train"), load_split(self.folder, "test")
@@ -170,7 +173,8 @@ class Evaluator:
         text = torch.from_numpy(self.query_text).float()
         image = torch.from_numpy(self.test["embs"][self.iq_rows[:, 0], self.iq_rows[:, 1]]).float()
         generator = torch.Generator().manual_seed(int(self.cfg.seed) + 1)
-        cond = mode_conditions(mode.lower(), text=text, image=image, prior=self.pipe.prior, generator=generator)
+        with self.pipe.autocast():
+            cond = mode_conditions(mode.lower(), text=text, image=image, prior=self.pipe.prior, generator=generator)
         if mode.lower() == "pd":  # one prior sample per query, reused across guidance scales
             self._pd = cond
         return cond
@@ -184,7 +188,7 @@ class Evaluator:
         images = self.test["embs"].reshape(-1, self.test["embs"].shape[-1])
         image_labels = np.repeat(self.test["labels"], self.test["embs"].shape[1])
         out = {
-            f"{m} ({what})": gap_to_images(self.conditions(m).numpy(), self.labels, images, image_labels)
+            f"{m} ({what})": gap_to_images(self.conditions(m).float().cpu().numpy(), self.labels, images, image_labels)
             for m, what in (("IQ", "test frames"), ("ZS", "text queries"), ("PD", "prior samples"))
         }
         if self.cfg.data.captions_csv and Path(self.cfg.data.captions_csv).is_file():
@@ -212,13 +216,9 @@ class Evaluator:
         """Generate every query of ``mode`` and measure it (with the sampling speed)."""
         g = torch.Generator().manual_seed(int(self.cfg.seed))
         cond = self.conditions(mode)
-        model = self.pipe.diffusion
         t0 = time.perf_counter()
         mels = np.concatenate(
-            [
-                model.to_log_mel(model.sample(cond[i : i + batch], sampler, steps, guidance, g)).numpy()
-                for i in range(0, len(cond), batch)
-            ]
+            [self.pipe.log_mels(cond[i : i + batch], sampler, steps, guidance, g) for i in range(0, len(cond), batch)]
         )
         secs = time.perf_counter() - t0
         res = self.measure(mels, self.labels)

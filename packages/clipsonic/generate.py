@@ -4,9 +4,11 @@
     python -m clipsonic.generate mode=iq image=frame.png     (or video=clip.mp4: its middle frame)
     python -m clipsonic.generate "a red circle" models=outputs/clipsonic vocoder=synthetic
     python -m clipsonic.generate list_models=true
+    python -m clipsonic.generate "a red circle" device=cuda precision=bf16-mixed   (device=auto: CUDA when present)
 
 Uses the shipped models ``models=synthetic`` unless told otherwise (a shipped name, a folder trained with
-``root=<folder>``, or one part by path: ``diffusion_ckpt=``, ``prior_ckpt=``, ``clip.checkpoint=``).
+``root=<folder>``, or one part by path: ``diffusion_ckpt=``, ``prior_ckpt=``, ``clip.checkpoint=``; a
+transformers CLIP: ``clip=hf clip.path=<folder>``).
 Writes ``<out_dir>/<name>_<mode>_<i>.wav`` and ``.png`` (mel spectrogram); never overwrites unless
 ``overwrite=true``; a run that fails writes nothing.
 """
@@ -49,7 +51,7 @@ def read_query(cfg: DictConfig, mode: str) -> tuple[str | None, np.ndarray | Non
 
 
 def load_pipeline(cfg: DictConfig, with_prior: bool) -> ClipSonicPipeline:
-    """The models a generate/evaluate config names (``models``, each part overridable by path)."""
+    """The models a generate/evaluate config names (``models``, each part overridable by path), on its ``device``."""
     return ClipSonicPipeline.from_pretrained(
         cfg.models,
         cfg.pretrained_root or PRETRAINED,
@@ -58,6 +60,8 @@ def load_pipeline(cfg: DictConfig, with_prior: bool) -> ClipSonicPipeline:
         diffusion=cfg.diffusion_ckpt,
         vocoder=cfg.vocoder,
         with_prior=with_prior,
+        device=cfg.device,
+        precision=cfg.precision,
     )
 
 

@@ -4,17 +4,18 @@
 - ``pd`` (prior): the diffusion prior maps the text embedding to an image embedding first;
 - ``iq`` (image query): the CLIP image embedding of an image (as in training).
 
-    pipe = ClipSonicPipeline.from_pretrained("synthetic")       # the shipped models (list_models())
+    pipe = ClipSonicPipeline.from_pretrained("synthetic")       # the shipped models (list_models()); device="cuda"
     out = pipe("a red circle", mode="pd", n=2, guidance=3, steps=25, seed=0)
     out.audio, out.log_mels, out.sample_rate                     # numpy; nothing is written
 
 A model set is a shipped name (``packages/clipsonic/pretrained/<name>/{clip,prior,diffusion,vocoder}.safetensors``)
 or a folder trained with ``root=<folder>`` (``clip/clip.pt``, ``<part>/checkpoints/last.ckpt``); each part can
-also be given by path.
+also be given by path, and the CLIP by a ``clip/*.yaml`` config (e.g. a transformers folder).
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +28,12 @@ from clipsonic.prior import DiffusionPrior, load_prior
 from clipsonic.sampling import SAMPLERS
 from clipsonic.vocoder import GRIFFIN_LIM, check_vocoder, vocode_batch
 from gm_common import pretrained
+from gm_common.device import autocast_dtype, resolve_device
 from gm_common.errors import CheckpointError, ConfigError
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 MODES = ("zs", "pd", "iq")
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # the trainer precisions that apply to sampling
 RUN_FILES = {
     "clip": "clip/clip.pt",
     "prior": "prior/checkpoints/last.ckpt",
@@ -83,6 +86,13 @@ def mode_conditions(
     return prior.sample(text, generator=generator)
 
 
+def check_precision(precision: str) -> str:
+    """``precision`` if sampling can follow it; a :class:`ConfigError` naming the ones it can otherwise."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
+    return precision
+
+
 @dataclass
 class Generation:
     """What the pipeline returns: waveforms [n, samples], their log-mels [n, n_mels, frames], the CLIP
@@ -95,10 +105,18 @@ class Generation:
 
 
 class ClipSonicPipeline:
-    """CLIP + (prior) + mel diffusion + vocoder: a text prompt or an image in, audio out."""
+    """CLIP + (prior) + mel diffusion + vocoder: a text prompt or an image in, audio out. The models run on
+    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``), under autocast when ``precision`` is mixed on CUDA; the
+    vocoder and what is returned stay on the CPU."""
 
     def __init__(
-        self, clip: Clip, diffusion: MelDiffusion, prior: DiffusionPrior | None = None, vocoder: str = GRIFFIN_LIM
+        self,
+        clip: Clip,
+        diffusion: MelDiffusion,
+        prior: DiffusionPrior | None = None,
+        vocoder: str = GRIFFIN_LIM,
+        device: str | torch.device = "cpu",
+        precision: str = "32-true",
     ):
         if int(diffusion.hparams.cond_dim) != clip.embed_dim:
             raise CheckpointError(
@@ -110,7 +128,12 @@ class ClipSonicPipeline:
                 f"CLIP embedding size {clip.embed_dim} does not match the prior (trained with {prior.hparams.dim})"
             )
         check_vocoder(str(vocoder), dict(diffusion.hparams.mel))
-        self.clip, self.diffusion, self.prior, self.vocoder = clip, diffusion, prior, str(vocoder)
+        self.device = resolve_device(device)
+        self.autocast_dtype = autocast_dtype(self.device, check_precision(precision))
+        self.clip, self.diffusion, self.prior, self.vocoder = clip.to(self.device), diffusion, prior, str(vocoder)
+        for model in (diffusion, prior):
+            if model is not None:
+                model.to(self.device)
 
     @classmethod
     def from_pretrained(
@@ -123,13 +146,18 @@ class ClipSonicPipeline:
         diffusion: str | Path | None = None,
         vocoder: str | Path = GRIFFIN_LIM,
         with_prior: bool = True,
+        device: str | torch.device = "cpu",
+        precision: str = "32-true",
     ) -> ClipSonicPipeline:
-        """Load a model set by name (shipped under ``root``) or trained folder; ``clip``/``prior``/``diffusion``
-        replace one part (a name, a path, or for ``clip`` a full config dict with ``name``, ``model_kwargs``,
-        ``checkpoint``). ``vocoder`` is ``griffinlim``, a name or a path. ``with_prior=False`` skips the prior
-        (for the zs and iq modes)."""
+        """Load a model set by name (shipped under ``root``) or trained folder onto ``device``;
+        ``clip``/``prior``/``diffusion`` replace one part (a name, a path, or for ``clip`` a ``clip/*.yaml`` config
+        dict: open_clip's ``name``, ``model_kwargs``, ``checkpoint``, or ``library: transformers`` and ``path``).
+        ``vocoder`` is ``griffinlim``, a name or a path. ``with_prior=False`` skips the prior (for the zs and iq
+        modes)."""
+        device, precision = resolve_device(device), check_precision(precision)  # errors before anything loads
         clip_cfg = dict(clip) if isinstance(clip, dict) else {"checkpoint": models if clip is None else clip}
-        clip_cfg["checkpoint"] = str(resolve_part(clip_cfg["checkpoint"], "clip", root))
+        if clip_cfg.get("library") != "transformers":
+            clip_cfg["checkpoint"] = str(resolve_part(clip_cfg["checkpoint"], "clip", root))
         parts = {"diffusion": models if diffusion is None else diffusion, "prior": models if prior is None else prior}
         vocoder_file = GRIFFIN_LIM if str(vocoder) == GRIFFIN_LIM else str(resolve_part(vocoder, "vocoder", root))
         return cls(
@@ -137,7 +165,13 @@ class ClipSonicPipeline:
             load_diffusion(resolve_part(parts["diffusion"], "diffusion", root)),
             load_prior(resolve_part(parts["prior"], "prior", root)) if with_prior else None,
             vocoder_file,
+            device,
+            precision,
         )
+
+    def autocast(self) -> AbstractContextManager:
+        """The autocast context the models run under (a no-op at full precision and on the CPU)."""
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
 
     @property
     def mel(self) -> dict:
@@ -151,10 +185,20 @@ class ClipSonicPipeline:
         images: np.ndarray | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """The CLIP conditions of text prompts (zs, pd) or uint8 images [N, H, W, 3] (iq)."""
-        text = None if not prompts else torch.from_numpy(self.clip.embed_texts(prompts))
-        image = None if images is None or len(images) == 0 else torch.from_numpy(self.clip.embed_images(images))
-        return mode_conditions(mode, text=text, image=image, prior=self.prior, generator=generator)
+        """The CLIP conditions [N, D] of text prompts (zs, pd) or uint8 images [N, H, W, 3] (iq), on ``device``."""
+        with self.autocast():
+            text = None if not prompts else torch.from_numpy(self.clip.embed_texts(prompts)).to(self.device)
+            image = None if images is None or len(images) == 0 else self.clip.embed_images(images)
+            image = None if image is None else torch.from_numpy(image).to(self.device)
+            return mode_conditions(mode, text=text, image=image, prior=self.prior, generator=generator)
+
+    def log_mels(
+        self, cond: torch.Tensor, sampler: str, steps: int, guidance: float, generator: torch.Generator | None = None
+    ) -> np.ndarray:
+        """Generated log-mels [B, n_mels, frames] (NumPy) for CLIP conditions [B, D], sampled on ``device``."""
+        with self.autocast():
+            x = self.diffusion.sample(cond, sampler, steps, guidance, generator)
+        return self.diffusion.to_log_mel(x.float()).cpu().numpy()
 
     def __call__(
         self,
@@ -182,8 +226,6 @@ class ClipSonicPipeline:
         prompts = None if prompt is None else [str(prompt)] * int(n)
         images = None if image is None else np.repeat(np.asarray(image)[None], int(n), 0)
         cond = self.conditions(mode, prompts, images, g)
-        log_mels = self.diffusion.to_log_mel(
-            self.diffusion.sample(cond, sampler, int(steps), float(guidance), g)
-        ).numpy()
+        log_mels = self.log_mels(cond, sampler, int(steps), float(guidance), g)
         audio = vocode_batch(log_mels, self.mel, self.vocoder)
-        return Generation(audio, log_mels, cond.numpy(), int(self.mel["sample_rate"]))
+        return Generation(audio, log_mels, cond.float().cpu().numpy(), int(self.mel["sample_rate"]))

@@ -64,3 +64,15 @@ def test_clip_options(option):
     cfg = compose("clipsonic", "train", [f"clip={option}", "clip.checkpoint=x"])
     model = build_clip_model(cfg.clip.name, OmegaConf.to_container(cfg.clip.model_kwargs))
     assert model.text_projection.shape[1] == cfg.clip.model_kwargs.get("embed_dim", 512)
+
+
+@pytest.mark.parametrize("entry", ["train", "generate", "evaluate"])
+def test_clip_hf_option_needs_a_path(entry, tmp_path):
+    from omegaconf.errors import MissingMandatoryValue
+
+    cfg = compose("clipsonic", entry, ["clip=hf", *OVERRIDES.get(entry, [])])
+    assert cfg.clip.library == "transformers"
+    with pytest.raises(MissingMandatoryValue, match="path"):
+        OmegaConf.to_container(cfg.clip, resolve=True, throw_on_missing=True)
+    cfg = compose("clipsonic", entry, ["clip=hf", f"clip.path={tmp_path}", *OVERRIDES.get(entry, [])])
+    assert OmegaConf.to_container(cfg.clip, resolve=True)["path"] == str(tmp_path)

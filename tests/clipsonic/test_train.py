@@ -1,13 +1,19 @@
+import copy
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch.callbacks import Callback
 
+from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
 from gm_common.errors import CheckpointError, ConfigError
+from gm_common.training import build_trainer
 
 
 def test_checkpoints_and_config(world):
@@ -47,6 +53,61 @@ def test_resume_continues_the_checkpoint_not_a_fresh_run(world, tmp_path):
     assert (resumed["state_dict"]["null_cond"] - 7.0).abs().max() < 0.01  # one small step away from the marker
     assert resumed["lr_schedulers"][0]["last_epoch"] == 3  # warm-up position carried on
     assert next(iter(resumed["optimizer_states"][0]["state"].values()))["step"] == 3
+
+
+class CaptureStart(Callback):
+    """Records the state a run starts training from (after a resume has been restored) and the steps it runs."""
+
+    def __init__(self):
+        self.steps_run = 0
+
+    def on_train_start(self, trainer, pl_module):
+        self.state = {
+            "global_step": trainer.global_step,
+            "optimizer": copy.deepcopy(trainer.optimizers[0].state_dict()),
+            "scheduler_epoch": trainer.lr_scheduler_configs[0].scheduler.last_epoch,
+            "weights": {k: v.clone() for k, v in pl_module.state_dict().items()},
+        }
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.steps_run += 1
+
+
+def test_a_run_killed_with_sigkill_resumes_where_it_stopped(world, tmp_path, monkeypatch):
+    """SIGKILL a training process once it has saved a last.ckpt past a few steps; ``ckpt_path=last`` then starts
+    from exactly that state (step, weights, AdamW moments, warm-up position) and runs only the remaining steps."""
+    from clipsonic import train
+
+    run_dir = tmp_path / "killed"
+    every_epoch = ["trainer.check_val_every_n_epoch=1", f"run_dir={run_dir}"]  # last.ckpt after each epoch
+    cmd = [sys.executable, "-m", "clipsonic.train", *world.train_overrides("trainer.max_steps=100000", *every_epoch)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + 180
+        while not (last.is_file() and load_checkpoint(last)["global_step"] >= 2):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended or saved nothing in time"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed = load_checkpoint(last)
+    step = killed["global_step"]
+    capture = CaptureStart()
+    monkeypatch.setattr(train, "build_trainer", lambda *a, **k: build_trainer(*a, **k, extra_callbacks=[capture]))
+    train.run(compose("clipsonic", "train", world.train_overrides(f"trainer.max_steps={step + 2}", "ckpt_path=last",
+                                                                  *every_epoch)))  # fmt: skip
+    start = capture.state  # a fresh run would start at step 0, with empty moments and the initial weights
+    assert start["global_step"] == start["scheduler_epoch"] == step and capture.steps_run == 2
+    for key, value in killed["state_dict"].items():
+        assert torch.equal(start["weights"][key], value), key
+    restored, stored = start["optimizer"]["state"], killed["optimizer_states"][0]["state"]
+    assert restored.keys() == stored.keys() and len(stored) > 0
+    for i in stored:
+        assert torch.equal(restored[i]["exp_avg"], stored[i]["exp_avg"]) and float(restored[i]["step"]) == step
+    assert load_checkpoint(last)["global_step"] == step + 2
 
 
 def test_bad_config_keys_are_errors(world):

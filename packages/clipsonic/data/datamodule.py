@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from clipsonic.clip import Clip, load_clip
 from clipsonic.data.dataset import (
     LOG_FLOOR,
     MelEmbeddingSet,
@@ -70,17 +71,12 @@ class AudioVisualData(L.LightningDataModule):
         keys = ("videos", "labels_csv", "mel", "cache_dir", "valid_fraction", "skip_bad", "frames_per_video")
         return {k: getattr(self, k) for k in keys}
 
-    def load_clip(self):
-        """The CLIP named by ``clip`` (needed by the views made of CLIP embeddings)."""
-        from clipsonic.clip import load_clip
-
+    def load_clip(self) -> tuple[Clip, str]:
+        """The CLIP named by ``clip`` (needed by the views made of CLIP embeddings) and its part of a cache key."""
         if self.clip is None:
             raise ConfigError(f"{type(self).__name__} needs a CLIP (instantiate the data config with clip=...)")
-        return load_clip(self.clip)
-
-    def clip_key(self) -> str:
-        """The CLIP checkpoint's part of a cache key."""
-        return file_key(Path(self.clip["checkpoint"]))
+        clip = load_clip(self.clip)
+        return clip, file_key(clip.source)
 
     def prepare(self) -> AudioVisualData:
         """Read (or cache) the data; returns self."""
@@ -97,7 +93,7 @@ class VideoData(AudioVisualData):
 
     def prepare(self) -> VideoData:
         """Build (or reuse) the embedding cache and read its train and valid splits."""
-        folder = build_cache(self.set_config(), self.load_clip(), self.clip_key())
+        folder = build_cache(self.set_config(), *self.load_clip())
         self.train_split = load_split(folder, "train")
         if self.train_split is None:
             raise InputFileError(Path(self.videos), "no training videos (every video is in the valid/test split)")
@@ -155,7 +151,7 @@ class CaptionEmbeddingData(AudioVisualData):
 
         if not self.captions_csv:
             raise ConfigError("training the prior needs an image-caption set (data.captions_csv)")
-        text, image, _ = caption_embeddings(self.captions_csv, self.load_clip(), self.clip_key(), self.cache_dir)
+        text, image, _ = caption_embeddings(self.captions_csv, *self.load_clip(), self.cache_dir)
         tr, va = split_indices(len(text), self.valid_fraction, self.seed)
         t, i = torch.from_numpy(text), torch.from_numpy(image)
         self.train_set, self.valid_set = TensorDataset(t[tr], i[tr]), TensorDataset(t[va], i[va])

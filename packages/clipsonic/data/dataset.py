@@ -69,9 +69,10 @@ def split_of(name: str, row: dict | None, valid_fraction: float) -> str:
 
 
 def file_key(path: Path) -> str:
-    """Path, size and modification time of a file: the part of a cache key that changes when it does."""
-    st = path.stat()
-    return f"{path.resolve()}:{st.st_size}:{int(st.st_mtime)}"
+    """Path, size and modification time of a file (of each file of a folder): the part of a cache key that
+    changes when it does."""
+    files = sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
+    return ";".join(f"{f.resolve()}:{f.stat().st_size}:{int(f.stat().st_mtime)}" for f in files)
 
 
 def build_cache(data_cfg: dict, clip, clip_key: str, log=print) -> Path:
