@@ -73,13 +73,17 @@ def test_the_readme_names_every_entry_point():
     modules = {c[0] for c in COMMANDS}
     assert {"mmt.train", "mmt.generate", "mmt.evaluate", "arranger.train", "arranger.evaluate", "arranger.infer",
             "clipsonic.data.synthesize", "clipsonic.train_clip", "clipsonic.train_prior", "clipsonic.train",
-            "clipsonic.generate", "clipsonic.evaluate", "arranger.live", "clipsonic.train_vocoder"} <= modules  # fmt: skip
+            "clipsonic.generate", "clipsonic.evaluate", "arranger.live",
+            "clipsonic.train_vocoder"} <= modules  # fmt: skip
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[shlex.join(c)[:80] for c in COMMANDS])
 def test_readme_command_composes(cmd, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing may be written: --cfg job only composes
-    printed = run_in_process(cmd[0], [*cmd[1:], "--cfg", "job"])
+    args = [a for a in cmd[1:] if a not in ("-m", "--multirun")]  # Hydra prints no config of a multirun
+    printed = run_in_process(cmd[0], [*args, "--cfg", "hydra" if "+launcher=slurm" in args else "job"])
+    if "+launcher=slurm" in args:
+        assert "SlurmLauncher" in printed and "nodes: 2" in printed
     assert printed.strip(), f"{shlex.join(cmd)}: no config printed"
     assert not any(tmp_path.iterdir()), f"{shlex.join(cmd)} wrote {list(tmp_path.iterdir())}"
 
