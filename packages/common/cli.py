@@ -96,7 +96,9 @@ def entry_point(
         def main() -> None:
             args = positional_override(sys.argv[1:], positional) if positional else sys.argv[1:]
             if not any(a.startswith("hydra.job.name=") for a in args):  # logs are <config_name>.log, not cli.log
-                args.insert(0, f"hydra.job.name={config_name}")
+                # beside the other overrides: Hydra's parser takes them as one run of positional arguments
+                first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), 0)
+                args.insert(first, f"hydra.job.name={config_name}")
             sys.argv = sys.argv[:1] + args
             task()
 

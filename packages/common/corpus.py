@@ -27,7 +27,7 @@ from gm_common.notes import SUPPORTED_SUFFIXES, first_qpm, read_music
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: MusicXML parts named by <part-name> (quartets had every part named alike)
 
 # music21 corpus collections: name -> (composer directory, file extensions, path substring to exclude).
 COLLECTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {

@@ -37,16 +37,22 @@ def _musicxml_root(path: Path) -> ET.Element:
 
 
 def _read_musicxml(path: Path) -> muspy.Music:
-    """MusPy's reader names tracks by <instrument-name> ("Instrument 1"); use the <part-name> instead."""
+    """MusPy names tracks by <instrument-name>, which parts may share ("String Ensemble 1" in every part of a
+    quartet); name them by <part-name>: in order when there is one track per part, else by an instrument name
+    that only one part uses."""
     music = muspy.read_musicxml(path)
-    part_names = {}
-    for part in _musicxml_root(path).iter("score-part"):
-        name = (part.findtext("part-name") or "").strip()
-        for inst in part.iter("instrument-name"):
-            part_names.setdefault((inst.text or "").strip(), name)
+    parts = [
+        ((p.findtext("part-name") or "").strip(), {(i.text or "").strip() for i in p.iter("instrument-name")})
+        for p in _musicxml_root(path).iter("score-part")
+    ]
+    if len(parts) == len(music.tracks):
+        for track, (name, _) in zip(music.tracks, parts):
+            track.name = name or track.name
+        return music
     for track in music.tracks:
-        if part_names.get(track.name):
-            track.name = part_names[track.name]
+        owners = [name for name, instruments in parts if track.name in instruments]
+        if len(owners) == 1 and owners[0]:
+            track.name = owners[0]
     return music
 
 

@@ -52,6 +52,13 @@ def test_chorale_musicxml_has_satb_parts():
     assert music.resolution == 12
 
 
+def test_quartet_parts_keep_their_own_names():
+    """Every part of this Mozart movement has the same <instrument-name> ("String Ensemble 1"); parts are
+    named by <part-name>."""
+    path = next(p for p in list_collection("string_quartets") if p.parent.name == "k80" and p.name == "movement3.mxl")
+    assert [t.name for t in read_music(path).tracks] == ["Violin I", "Violin II", "Viola", "Cello"]
+
+
 def test_abc_is_read_through_music21(tmp_path):
     abc = tmp_path / "tune.abc"
     abc.write_text("X:1\nT:Test\nM:4/4\nL:1/4\nK:C\nC D E F | G A B c |\n")
