@@ -16,8 +16,9 @@ from omegaconf import DictConfig
 
 from arranger.data import Example
 from arranger.metrics import evaluate_pieces, plot_confusion
-from arranger.predict import Arranger, inference_options
+from arranger.predict import Arranger
 from gm_common.cli import entry_point, run_dir
+from gm_common.device import inference_options
 from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
 

@@ -22,7 +22,7 @@ from arranger.models import build_net
 from arranger.representation import RESOLUTION, collate, decode, encode, make_features
 from gm_common import pretrained
 from gm_common.checkpoint import load_checkpoint, model_from_checkpoint
-from gm_common.device import autocast_dtype, resolve_device
+from gm_common.device import inference_options
 from gm_common.errors import CheckpointError, ConfigError, InputFileError
 from gm_common.notes import read_music
 
@@ -30,16 +30,6 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 ONLINE = ("lstm", "transformer_dec", "mlp", "most_common", "zone", "closest_pitch", "closest_pitch_mono")
 HINT_FLAGS = ("use_entry", "use_pitch_hint")
 WEIGHTS = ("ema_net.module.", "net.")  # where a checkpoint keeps the net: the moving average first
-PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # the trainer precisions that apply to inference
-
-
-def inference_options(device: str | torch.device, precision: str) -> tuple[torch.device, torch.dtype | None]:
-    """The torch device and autocast dtype (None: full precision) of ``device=`` and ``precision=``; a
-    ConfigError for an unknown value or a GPU that is not there."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
-    device = resolve_device(device)
-    return device, autocast_dtype(device, precision)
 
 
 class Arranger:

@@ -28,12 +28,11 @@ from clipsonic.prior import DiffusionPrior, load_prior
 from clipsonic.sampling import SAMPLERS
 from clipsonic.vocoder import GRIFFIN_LIM, check_vocoder, vocode_batch
 from gm_common import pretrained
-from gm_common.device import autocast_dtype, resolve_device
+from gm_common.device import inference_options
 from gm_common.errors import CheckpointError, ConfigError
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 MODES = ("zs", "pd", "iq")
-PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # the trainer precisions that apply to sampling
 RUN_FILES = {
     "clip": "clip/clip.pt",
     "prior": "prior/checkpoints/last.ckpt",
@@ -86,13 +85,6 @@ def mode_conditions(
     return prior.sample(text, generator=generator)
 
 
-def check_precision(precision: str) -> str:
-    """``precision`` if sampling can follow it; a :class:`ConfigError` naming the ones it can otherwise."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
-    return precision
-
-
 @dataclass
 class Generation:
     """What the pipeline returns: waveforms [n, samples], their log-mels [n, n_mels, frames], the CLIP
@@ -128,8 +120,7 @@ class ClipSonicPipeline:
                 f"CLIP embedding size {clip.embed_dim} does not match the prior (trained with {prior.hparams.dim})"
             )
         check_vocoder(str(vocoder), dict(diffusion.hparams.mel))
-        self.device = resolve_device(device)
-        self.autocast_dtype = autocast_dtype(self.device, check_precision(precision))
+        self.device, self.autocast_dtype = inference_options(device, precision)
         self.clip, self.diffusion, self.prior, self.vocoder = clip.to(self.device), diffusion, prior, str(vocoder)
         for model in (diffusion, prior):
             if model is not None:
@@ -154,7 +145,7 @@ class ClipSonicPipeline:
         dict: open_clip's ``name``, ``model_kwargs``, ``checkpoint``, or ``library: transformers`` and ``path``).
         ``vocoder`` is ``griffinlim``, a name or a path. ``with_prior=False`` skips the prior (for the zs and iq
         modes)."""
-        device, precision = resolve_device(device), check_precision(precision)  # errors before anything loads
+        device = inference_options(device, precision)[0]  # errors before anything loads
         clip_cfg = dict(clip) if isinstance(clip, dict) else {"checkpoint": models if clip is None else clip}
         if clip_cfg.get("library") != "transformers":
             clip_cfg["checkpoint"] = str(resolve_part(clip_cfg["checkpoint"], "clip", root))

@@ -28,8 +28,22 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     return torch.device("cuda", index)
 
 
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")  # the trainer precisions that apply to inference and sampling
+
+
 def autocast_dtype(device: torch.device, precision: str = "32-true") -> torch.dtype | None:
-    """The autocast dtype a trainer ``precision`` asks for on ``device`` (None: full precision)."""
+    """The autocast dtype a trainer ``precision`` asks for on ``device`` (None: full precision; mixed precision
+    applies on CUDA only); a :class:`ConfigError` for another precision name."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision={precision!r}: expected one of {', '.join(PRECISIONS)}")
     if device.type != "cuda" or not precision.endswith("-mixed"):
         return None
     return torch.bfloat16 if precision.startswith("bf16") else torch.float16
+
+
+def inference_options(
+    device: str | torch.device, precision: str = "32-true"
+) -> tuple[torch.device, torch.dtype | None]:
+    """The torch device and autocast dtype of the ``device=`` and ``precision=`` options (checked together)."""
+    dev = resolve_device(device)
+    return dev, autocast_dtype(dev, precision)
