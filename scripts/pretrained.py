@@ -237,6 +237,7 @@ def export_mmt(name: str, run: Path, dest: Path) -> dict:
     )
     result = json.loads(out.read_text())
     hp = load_hparams(dest / "model.safetensors")
+    losses = mmt_piece_losses(dest / "model.safetensors")
     diff, voices = result["differences"], hp["encoding"].get("voices", "merged")
     return {
         "summary": f"tiny MMT ({voices} voices) on {', '.join(hp['data']['collections'])};"
@@ -245,8 +246,21 @@ def export_mmt(name: str, run: Path, dest: Path) -> dict:
         "architecture": hp["model"],
         "encoding": hp["encoding"],
         "data": {"collections": hp["data"]["collections"], "split": f"8:1:1 by piece, seed {hp['data']['seed']}"},
-        "test": {key: result[key] for key in ("ground_truth", "samples", "differences", "n_samples", "n_truth")},
+        "test": {key: result[key] for key in ("ground_truth", "samples", "differences", "n_samples", "n_truth")}
+        | {"first_5_test_pieces_loss": losses},
     }
+
+
+def mmt_piece_losses(path: Path, n: int = 5) -> dict[str, float]:
+    """The shipped model's loss (``mmt.evaluate.piece_loss``) on the first ``n`` test pieces of its data."""
+    from gm_common.corpus import corpus_root
+    from mmt.data import recorded_split
+    from mmt.evaluate import piece_loss
+    from mmt.pipeline import MMT
+
+    mmt = MMT.from_pretrained(path)
+    names = list(recorded_split(mmt.hyper_parameters["data"], mmt.encoding, "test"))[:n]
+    return {name: piece_loss(mmt, corpus_root() / name) for name in names}
 
 
 def load_hparams(path: Path) -> dict:

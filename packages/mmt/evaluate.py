@@ -24,8 +24,10 @@ from gm_common.corpus import list_music_files
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import read_music
+from gm_common.pretrained import print_pretrained
 from mmt.data import recorded_split
-from mmt.pipeline import MMT, print_models, unconditional_prompt
+from mmt.model import sequence_loss
+from mmt.pipeline import MMT, PRETRAINED, prompt_notes, unconditional_prompt
 from mmt.representation import Encoding, codes_from_notes, decode
 from mmt.sampling import SamplingConfig
 
@@ -59,6 +61,14 @@ def score(music: muspy.Music, max_beats: int = 64, tempo_qpm: float = 100.0) -> 
         "notes_per_s": n_notes / length if length > 0 else nan,
     }
     return res
+
+
+def piece_loss(mmt: MMT, score: str | Path, rows: int = 256) -> float:
+    """Teacher-forced loss (the six fields' cross-entropies summed) of a model on the first ``rows`` events of a
+    score read as a prompt is (a deterministic figure of a shipped model's card)."""
+    codes = torch.as_tensor(codes_from_notes(prompt_notes(score, mmt.encoding)))[None, :rows].to(mmt.device)
+    with torch.no_grad():
+        return float(sequence_loss(mmt.net, codes[:, :-1], codes[:, 1:])[0])
 
 
 def summarise(scores: list[dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -105,7 +115,7 @@ def read_samples(folder: str | Path, resolution: int) -> list[muspy.Music]:
 def run(cfg: DictConfig) -> dict:
     """Score generated (or given) samples against the ground truth; writes the JSON and returns it."""
     if cfg.list_models:
-        print_models()
+        print_pretrained(PRETRAINED)
         return {}
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))

@@ -25,8 +25,9 @@ from gm_common.errors import MissingDependencyError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import write_midi
 from gm_common.plots import plot_pianoroll
+from gm_common.pretrained import print_pretrained
 from gm_common.render import render_midi
-from mmt.pipeline import MMT, mode_of, print_models
+from mmt.pipeline import MMT, PRETRAINED, mode_of
 from mmt.representation import TYPE_NOTE, Encoding, decode, describe
 from mmt.sampling import SamplingConfig
 
@@ -75,7 +76,7 @@ def instrument_names(value: str | ListConfig | None) -> list[str] | None:
 def run(cfg: DictConfig) -> list[dict[str, str]]:
     """Generate per the config; returns the files written for each sample (none with ``list_models=true``)."""
     if cfg.list_models:
-        print_models()
+        print_pretrained(PRETRAINED)
         return []
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))

@@ -22,7 +22,7 @@ import torch
 from gm_common.corpus import Piece
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.notes import read_music
-from gm_common.pretrained import list_pretrained, resolve
+from gm_common.pretrained import resolve
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
@@ -30,27 +30,6 @@ from mmt.sampling import SamplingConfig, generate, trim
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "chorales_quartets"
-
-
-def card_line(card: dict) -> str:
-    """One line describing a shipped model: its card's ``summary``, else its architecture and data."""
-    if "summary" in card:
-        return str(card["summary"])
-    return ", ".join(f"{key} {card[key]}" for key in ("architecture", "data") if key in card)
-
-
-def list_models(root: Path = PRETRAINED) -> dict[str, str]:
-    """The shipped models under ``root``: name -> one line from its card."""
-    return {name: card_line(card) for name, card in list_pretrained(root).items()}
-
-
-def print_models(root: Path = PRETRAINED) -> None:
-    """Print the shipped models, one per line (``list_models=true`` of the entry points)."""
-    models = list_models(root)
-    if not models:
-        print(f"no shipped models in {root}")
-    for name, line in models.items():
-        print(f"{name}: {line}")
 
 
 # -- prompts of the three modes ------------------------------------------------------------------

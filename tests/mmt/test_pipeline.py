@@ -8,9 +8,9 @@ import torch
 
 from gm_common.checkpoint import load_checkpoint
 from gm_common.errors import CheckpointError, ConfigError
-from gm_common.pretrained import export_checkpoint, write_card
+from gm_common.pretrained import export_checkpoint, print_pretrained, write_card
 from mmt.model import MMTTransformer
-from mmt.pipeline import MMT, list_models, print_models
+from mmt.pipeline import MMT
 from mmt.representation import Encoding
 
 ENC = Encoding()
@@ -67,9 +67,9 @@ def test_damaged_file_is_a_checkpoint_error(pretrained_root, tmp_path):
 
 
 def test_list_models_shows_each_card(pretrained_root, capsys):
-    assert list_models(pretrained_root) == {SHIPPED: "a tiny MMT trained for 3 steps on 12 chorales (tests)"}
-    print_models(pretrained_root)
-    assert capsys.readouterr().out == f"{SHIPPED}: a tiny MMT trained for 3 steps on 12 chorales (tests)\n"
+    assert list(print_pretrained(pretrained_root)) == [SHIPPED]
+    summary = "a tiny MMT trained for 3 steps on 12 chorales (tests)"
+    assert capsys.readouterr().out.split() == [SHIPPED, *summary.split()]
 
 
 def test_a_checkpoint_of_commit_bac9ecd_ships_and_loads(tmp_path):
