@@ -92,7 +92,7 @@ def command_lines(name: str) -> list[str]:
 def git_commit() -> str:
     """HEAD's commit, with ``-dirty`` when the tree has uncommitted changes to tracked files."""
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode != 0
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0
     return head + ("-dirty" if dirty else "")
 
 
@@ -175,6 +175,7 @@ def export_arranger(name: str, run: Path, dest: Path) -> dict:
 def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
     """Ship the four models (CLIP, prior, diffusion, vocoder) and evaluate them as shipped on the test split."""
     from clipsonic.clip import export_clip
+    from clipsonic.pipeline import ClipSonicPipeline
     from gm_common.pretrained import export_checkpoint
 
     export_clip(run / "clip" / "clip.pt", dest / "clip.safetensors")
@@ -198,6 +199,17 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
     )
     result = json.loads((out / "results.json").read_text())
     table = result["table"]
+    reproduce = {"prompt": "dog barking", "mode": "pd", "steps": 10, "seed": 0, "guidance": 3.0}
+    pipe = ClipSonicPipeline.from_pretrained(dest.name, root=dest.parent)
+    mels = pipe(
+        reproduce["prompt"],
+        mode=reproduce["mode"],
+        n=1,
+        steps=reproduce["steps"],
+        seed=reproduce["seed"],
+        guidance=reproduce["guidance"],
+    ).log_mels
+    reproduce.update(log_mel_mean=float(mels.mean()), log_mel_std=float(mels.std()))
     acc = {mode: round(table[mode]["accuracy"], 3) for mode in ("iq", "zs", "pd")}
     return {
         "summary": "CLIP + prior + mel diffusion + neural vocoder of the synthetic audio-visual world; judge "
@@ -206,6 +218,7 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
             part: load_hparams(dest / f"{part}.safetensors") for part in ("clip", "prior", "diffusion", "vocoder")
         },
         "data": {"world": "synthetic (python -m clipsonic.data.synthesize defaults)", "classes": result["classes"]},
+        "reproduce": reproduce,
         "test": {
             "settings": result["settings"],
             "table": table,
