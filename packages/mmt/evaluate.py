@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from gm_common.cli import entry_point
 from gm_common.corpus import list_music_files
+from gm_common.device import resolve_device
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import read_music
@@ -120,11 +121,12 @@ def run(cfg: DictConfig) -> dict:
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))
     out = check_writable(cfg.out, bool(cfg.overwrite))
+    device = resolve_device(cfg.device)  # a GPU asked for and not there: an error before anything loads
     if not cfg.checkpoint and not cfg.samples_dir:
         raise ConfigError(
             "give checkpoint=<name, run or .ckpt> (to generate samples) or samples_dir=<folder of MIDI files>"
         )
-    mmt = MMT.from_pretrained(cfg.checkpoint) if cfg.checkpoint else None
+    mmt = MMT.from_pretrained(cfg.checkpoint, device=device) if cfg.checkpoint else None
     hp, encoding = (mmt.hyper_parameters, mmt.encoding) if mmt else (None, Encoding())
     if cfg.samples_dir:
         samples = read_samples(cfg.samples_dir, encoding.resolution)

@@ -21,6 +21,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gm_common.cli import entry_point
+from gm_common.device import resolve_device
 from gm_common.errors import MissingDependencyError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import write_midi
@@ -83,6 +84,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     # 1. check every input before writing anything
     mmt = MMT.from_pretrained(
         cfg.checkpoint,
+        device=resolve_device(cfg.device),
         encoding=Encoding.load(cfg.encoding) if cfg.encoding else None,
         model=OmegaConf.to_container(cfg.model, resolve=True) if "model" in cfg else None,
     )

@@ -87,7 +87,7 @@ class MMT:
         cls,
         name_or_path: str | Path = DEFAULT_MODEL,
         root: Path = PRETRAINED,
-        device: str = "cpu",
+        device: str | torch.device = "cpu",
         encoding: Encoding | None = None,
         model: dict | None = None,
     ) -> MMT:

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 import pytest
+import torch
 
 from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
@@ -217,3 +218,16 @@ def test_cli_error_is_one_line(trained_run, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: unknown instrument 'kazoo'") and "Traceback" not in proc.stderr
     _assert_nothing_written(out)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
+@pytest.mark.parametrize("entry", ["generate", "evaluate"])
+def test_a_missing_gpu_is_a_clear_error_that_writes_nothing(entry, trained_run, tmp_path, monkeypatch):
+    from mmt import evaluate, generate
+
+    monkeypatch.chdir(tmp_path)
+    overrides = [f"checkpoint={trained_run}", "device=cuda"]
+    overrides.append(f"out_dir={tmp_path / 'out'}" if entry == "generate" else f"out={tmp_path / 'out' / 'e.json'}")
+    with pytest.raises(ConfigError, match="torch sees none here"):
+        {"generate": generate.run, "evaluate": evaluate.run}[entry](compose("mmt", entry, overrides))
+    assert not any(tmp_path.iterdir())
