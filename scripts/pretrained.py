@@ -64,7 +64,7 @@ RECIPES: dict[str, list[list[str]]] = {
         ["clipsonic.data.synthesize"],
         ["clipsonic.train_clip", "trainer.progress_refresh_rate=200"],
         ["clipsonic.train_prior", "trainer.progress_refresh_rate=200"],
-        ["clipsonic.train", "trainer.progress_refresh_rate=200"],
+        ["clipsonic.train", "trainer.max_steps=600", "trainer.progress_refresh_rate=200"],
         ["clipsonic.train_vocoder", "trainer.progress_refresh_rate=200"],
     ],
 }
