@@ -293,6 +293,7 @@ def export(name: str) -> Path:
     pkg, model = name.split("/")
     run, dest = RUNS / name, ROOT / "packages" / pkg / "pretrained" / model
     card = {"name": model, "toolkit": pkg}
+    write_card(dest, {**card, "summary": "(being exported)"})  # so that the figures can load it by name
     card.update(EXPORTERS[pkg](name, run, dest))
     card.update(
         {
