@@ -182,7 +182,7 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
     for part in ("prior", "diffusion", "vocoder"):
         export_checkpoint(run / part / "checkpoints" / "last.ckpt", dest / f"{part}.safetensors")
     out = run / "eval_shipped"
-    subprocess.run(
+    subprocess.run(  # the table of the shipped weights (64 queries per mode, guidance 3, DDIM 25, Griffin-Lim)
         [
             sys.executable,
             "-m",
@@ -210,10 +210,10 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
         guidance=reproduce["guidance"],
     ).log_mels
     reproduce.update(log_mel_mean=float(mels.mean()), log_mel_std=float(mels.std()))
-    acc = {mode: round(table[mode]["accuracy"], 3) for mode in ("iq", "zs", "pd")}
+    acc = {mode: round(table[mode]["accuracy"], 3) for mode in ("IQ", "ZS", "PD")}
     return {
         "summary": "CLIP + prior + mel diffusion + neural vocoder of the synthetic audio-visual world; judge "
-        f"accuracy IQ {acc['iq']}, ZS {acc['zs']}, PD {acc['pd']} (chance {table['chance']['accuracy']})",
+        f"accuracy IQ {acc['IQ']}, ZS {acc['ZS']}, PD {acc['PD']} (chance {table['chance']['accuracy']})",
         "architecture": {
             part: load_hparams(dest / f"{part}.safetensors") for part in ("clip", "prior", "diffusion", "vocoder")
         },
