@@ -13,14 +13,10 @@ from __future__ import annotations
 import time
 
 import torch
+from gpu_check import sync, timed_steps
 
 from gm_common.cli import compose
 from gm_common.device import autocast_dtype, resolve_device
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def gpu_check(device: str, dry: bool) -> dict:
@@ -53,23 +49,14 @@ def gpu_check(device: str, dry: bool) -> dict:
         opt.step()
 
     model.train()
-    step()
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
-    _sync(dev)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync(dev)
-    train_s = time.perf_counter() - t0
-    peak = torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == "cuda" else None
+    train_s, peak = timed_steps(step, steps, dev)
     g = torch.Generator(device=dev).manual_seed(0)
     with torch.autocast(dev.type, dtype=amp or torch.float32, enabled=amp is not None):
         model.sample(cond[:sample_batch], "ddim", 2, 3.0, g)  # warm-up
-        _sync(dev)
+        sync(dev)
         t0 = time.perf_counter()
         out = model.sample(cond[:sample_batch], "ddim", 25, 3.0, g)
-        _sync(dev)
+        sync(dev)
     sample_s = time.perf_counter() - t0
     seconds_each = mel["frames"] * mel["hop_length"] / mel["sample_rate"]
     return {

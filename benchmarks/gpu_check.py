@@ -26,6 +26,26 @@ HERE = Path(__file__).resolve().parent
 TOOLKITS = ("mmt", "arranger", "clipsonic")
 
 
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (timings on CUDA are otherwise only launch times)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_steps(step, steps: int, device: torch.device) -> tuple[float, float | None]:
+    """Seconds for ``steps`` calls of ``step`` after one warm-up call, and the peak GPU memory (GB) they used."""
+    step()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    seconds = time.perf_counter() - t0
+    return seconds, torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+
+
 def machine(device: str) -> dict:
     """What ran the check: the device's name and memory, torch and CUDA versions."""
     info = {"device": device, "torch": torch.__version__, "python": platform.python_version()}

@@ -13,16 +13,12 @@ from __future__ import annotations
 import time
 
 import torch
+from gpu_check import sync, timed_steps
 
 from gm_common.device import autocast_dtype, resolve_device
 
 PAPER = dict(dim=512, depth=6, heads=8, ff_mult=4, dropout=0.2, max_seq_len=1024)
 TINY = dict(dim=128, depth=3, heads=4, ff_mult=4, dropout=0.1, max_seq_len=1024)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def gpu_check(device: str, dry: bool) -> dict:
@@ -50,25 +46,16 @@ def gpu_check(device: str, dry: bool) -> dict:
         opt.step()
 
     net.train()
-    step()
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
-    _sync(dev)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync(dev)
-    train_s = time.perf_counter() - t0
-    peak = torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == "cuda" else None
+    train_s, peak = timed_steps(step, steps, dev)
     rates = {}
     for b in batches:
         prompt = torch.zeros(b, 1, 6, dtype=torch.long, device=dev)
         g = torch.Generator(device=dev).manual_seed(0)
         generate(net, prompt, 16, SamplingConfig(), generator=g, stop_at_eos=False)  # warm-up
-        _sync(dev)
+        sync(dev)
         t0 = time.perf_counter()
         out = generate(net, prompt, events, SamplingConfig(), generator=g, stop_at_eos=False)
-        _sync(dev)
+        sync(dev)
         assert out.shape == (b, events, 6)
         rates[f"batch_{b}"] = round(b * (events - 1) / (time.perf_counter() - t0), 1)
     return {

@@ -1,20 +1,17 @@
-import copy
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
-from lightning.pytorch.callbacks import Callback
 
 from arranger.predict import Arranger
 from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
 from gm_common.errors import CheckpointError
+from tests.common.resume import CaptureStart, kill_after_checkpoint
 
 N_CHORALES = 12
 
@@ -29,19 +26,6 @@ def test_train_writes_weights_only_checkpoint_and_metrics(tiny_lstm):
     assert (run_dir / "checkpoints" / "config.yaml").is_file()
     arranger = Arranger.from_checkpoint(tiny_lstm, expect_dataset="bach")
     assert arranger.online and not arranger.needs_hints
-
-
-class CaptureStart(Callback):
-    """Records the state a run starts training from (after a resume has been restored)."""
-
-    def on_train_start(self, trainer, pl_module):
-        scheduler = trainer.lr_scheduler_configs[0].scheduler
-        self.state = {
-            "global_step": trainer.global_step,
-            "optimizer": copy.deepcopy(trainer.optimizers[0].state_dict()),
-            "scheduler_epoch": scheduler.last_epoch,
-            "weights": {k: v.clone() for k, v in pl_module.state_dict().items()},
-        }
 
 
 def test_resume_restores_step_optimizer_schedule_and_average(tmp_path, cache_dir, tiny_train, monkeypatch):
@@ -86,18 +70,8 @@ def test_a_run_killed_with_sigkill_resumes_where_it_stopped(
            f"data.cache_dir={cache_dir}", f"data.limit={N_CHORALES}", "trainer.max_steps=1000",
            "trainer.progress_refresh_rate=1000", *extra]  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo_root / "packages"))
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = run_dir / "checkpoints" / "last.ckpt"
-    try:
-        deadline = time.monotonic() + 120
-        while not (last.is_file() and load_checkpoint(last)["global_step"] >= 3):
-            assert proc.poll() is None and time.monotonic() < deadline, "the run ended or saved nothing in time"
-            time.sleep(0.1)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    killed = load_checkpoint(last)
+    killed = kill_after_checkpoint(cmd, last, 3, timeout=120, cwd=tmp_path, env=env)
     capture = CaptureStart()
     build = gm_common.training.build_trainer
     monkeypatch.setattr(gm_common.training, "build_trainer", lambda *a, **k: build(*a, **k, extra_callbacks=[capture]))

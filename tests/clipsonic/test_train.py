@@ -1,19 +1,16 @@
-import copy
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch.callbacks import Callback
 
 from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
 from gm_common.errors import CheckpointError, ConfigError
 from gm_common.training import build_trainer
+from tests.common.resume import CaptureStart, kill_after_checkpoint
 
 
 def test_checkpoints_and_config(world):
@@ -55,24 +52,6 @@ def test_resume_continues_the_checkpoint_not_a_fresh_run(world, tmp_path):
     assert next(iter(resumed["optimizer_states"][0]["state"].values()))["step"] == 3
 
 
-class CaptureStart(Callback):
-    """Records the state a run starts training from (after a resume has been restored) and the steps it runs."""
-
-    def __init__(self):
-        self.steps_run = 0
-
-    def on_train_start(self, trainer, pl_module):
-        self.state = {
-            "global_step": trainer.global_step,
-            "optimizer": copy.deepcopy(trainer.optimizers[0].state_dict()),
-            "scheduler_epoch": trainer.lr_scheduler_configs[0].scheduler.last_epoch,
-            "weights": {k: v.clone() for k, v in pl_module.state_dict().items()},
-        }
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.steps_run += 1
-
-
 def test_a_run_killed_with_sigkill_resumes_where_it_stopped(world, tmp_path, monkeypatch):
     """SIGKILL a training process once it has saved a last.ckpt past a few steps; ``ckpt_path=last`` then starts
     from exactly that state (step, weights, AdamW moments, warm-up position) and runs only the remaining steps."""
@@ -82,18 +61,8 @@ def test_a_run_killed_with_sigkill_resumes_where_it_stopped(world, tmp_path, mon
     every_epoch = ["trainer.check_val_every_n_epoch=1", f"run_dir={run_dir}"]  # last.ckpt after each epoch
     cmd = [sys.executable, "-m", "clipsonic.train", *world.train_overrides("trainer.max_steps=100000", *every_epoch)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = run_dir / "checkpoints" / "last.ckpt"
-    try:
-        deadline = time.monotonic() + 180
-        while not (last.is_file() and load_checkpoint(last)["global_step"] >= 2):
-            assert proc.poll() is None and time.monotonic() < deadline, "the run ended or saved nothing in time"
-            time.sleep(0.1)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    killed = load_checkpoint(last)
+    killed = kill_after_checkpoint(cmd, last, 2, timeout=180, cwd=tmp_path, env=env)
     step = killed["global_step"]
     capture = CaptureStart()
     monkeypatch.setattr(train, "build_trainer", lambda *a, **k: build_trainer(*a, **k, extra_callbacks=[capture]))

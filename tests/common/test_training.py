@@ -1,8 +1,6 @@
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +8,7 @@ import yaml
 
 from gm_common.checkpoint import load_checkpoint, resolve_resume
 from gm_common.errors import CheckpointError
+from tests.common.resume import kill_after_checkpoint
 
 SCRIPT = Path(__file__).with_name("tiny_lightning.py")
 
@@ -38,18 +37,8 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     """SIGKILL a run part-way; the resumed run takes only the remaining steps and ends with the same weights,
     optimizer momentum and learning-rate position as an uninterrupted run of the same seed."""
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--run-dir", str(killed), "--max-steps", "100000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    last = killed / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 240
-    while time.time() < deadline and not (last.is_file() and load_checkpoint(last)["global_step"] >= 16):
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    stopped = load_checkpoint(last)["global_step"]
+    cmd = [sys.executable, str(SCRIPT), "--run-dir", str(killed), "--max-steps", "100000"]
+    stopped = kill_after_checkpoint(cmd, killed / "checkpoints" / "last.ckpt", 16)["global_step"]
     assert stopped >= 16 and stopped % 8 == 0  # saved after a validation (every epoch of 8 batches)
     total = stopped + 16
     _train(killed, "--max-steps", str(total), "--ckpt-path", "last")

@@ -1,8 +1,6 @@
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from gm_common.errors import CheckpointError, ConfigError
 from mmt.model import MMTLightning, load_model
 from mmt.representation import Encoding
 from mmt.train import run
+from tests.common.resume import kill_after_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,17 +81,7 @@ def test_resume_after_sigkill(tmp_path, trained_run, tiny_cli_overrides, tiny_tr
     run_dir = tmp_path / "killed"
     cmd = [sys.executable, "-m", "mmt.train", *tiny_cli_overrides(run_dir, 1000)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = run_dir / "checkpoints" / "last.ckpt"
-    try:
-        deadline = time.monotonic() + 240
-        while not (last.is_file() and load_checkpoint(last)["global_step"] > 3):
-            assert proc.poll() is None and time.monotonic() < deadline, "the run ended or saved nothing in time"
-            time.sleep(0.5)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    killed = load_checkpoint(last)
+    killed = kill_after_checkpoint(cmd, run_dir / "checkpoints" / "last.ckpt", 4, cwd=ROOT, env=env)
     seen = _record_restored_state(monkeypatch)
     run(tiny_train_cfg(run_dir, steps=killed["global_step"] + 2, extra=["ckpt_path=last"]))
     _assert_resumed_from(seen, killed)

@@ -11,6 +11,7 @@ Each is built with ``hydra.utils.instantiate(cfg.data, ...)``; the training conf
 
 from __future__ import annotations
 
+import abc
 from pathlib import Path
 
 import lightning as L
@@ -32,7 +33,7 @@ from gm_common.errors import ConfigError, InputFileError
 from gm_common.training import loader_options
 
 
-class AudioVisualData(L.LightningDataModule):
+class AudioVisualData(L.LightningDataModule, abc.ABC):
     """A set of videos (and its image-caption pairs) and how batches are served; subclasses give the view
     each model trains on. Call :meth:`prepare` before building the model: it tells the model's sizes.
 
@@ -78,9 +79,9 @@ class AudioVisualData(L.LightningDataModule):
         clip = load_clip(self.clip)
         return clip, file_key(clip.source)
 
+    @abc.abstractmethod
     def prepare(self) -> AudioVisualData:
-        """Read (or cache) the data; returns self."""
-        raise NotImplementedError
+        """Read (or cache) the data; returns self (each view defines it)."""
 
     def _loader(self, ds: Dataset, train: bool, **kwargs) -> DataLoader:
         bs = min(int(self.batch_size), len(ds)) if train else int(self.batch_size)
