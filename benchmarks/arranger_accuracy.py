@@ -1,7 +1,7 @@
 """Accuracy of every arranger model on the embedded datasets (the paper's Table 2, test split, full-length
 pieces), each learned model trained on the CPU within a time budget (one thread per run).
 
-Learned models use the ``experiment=cpu30`` recipe (warm-up + cosine learning-rate decay over the wall-clock
+Learned models use the ``experiment=cpu30`` recipe (warm-up + cosine learning-rate decay over the CPU-time
 budget, batches of similar lengths, best checkpoint by validation loss); ``--minutes`` sets the budget.
 The paper's closest-pitch row is ``closest_pitch_mono`` (one sounding note per part, the reference code's
 "states" mode); plain ``closest_pitch`` lets chords collapse onto few parts.
@@ -82,10 +82,9 @@ def run_one(dataset: str, model: str, minutes: float, patience: int, runs_root: 
         "trainer.progress_refresh_rate=200",
     ]
     if model not in BASELINES:
-        hh, mm = divmod(int(minutes) - 1, 60)
         cmd += [
             "experiment=cpu30",
-            f"trainer.max_time=00:{hh:02d}:{mm:02d}:00",
+            f"trainer.max_cpu_minutes={minutes - 1}",
             f"train.schedule.total_minutes={minutes - 3}",
             f"train.patience={patience}",
             "ckpt_path=auto",

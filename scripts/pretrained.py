@@ -25,14 +25,13 @@ RUNS = Path("outputs/pretrained")
 
 
 def _arranger(data: str, model: str, minutes: int, extra: list[str]) -> list[list[str]]:
-    hh, mm = divmod(minutes - 1, 60)
     return [
         [
             "arranger.train",
             f"model={model}",
             f"data={data}",
             "experiment=cpu30",
-            f"trainer.max_time=00:{hh:02d}:{mm:02d}:00",
+            f"trainer.max_cpu_minutes={minutes - 1}",
             f"train.schedule.total_minutes={minutes - 3}",
             "train.patience=null",
             "trainer.progress_refresh_rate=200",
@@ -47,8 +46,10 @@ AVERAGE = ["train.ema=0.999", "train.monitor=val/acc"]
 RECIPES: dict[str, list[list[str]]] = {
     "arranger/bach_bilstm": _arranger("bach", "bilstm", 30, ["model.dropout=0.5", *AVERAGE]),
     "arranger/bach_lstm": _arranger("bach", "lstm", 20, AVERAGE),
-    "arranger/quartets_bilstm": _arranger("quartets", "bilstm", 25, ["model.dropout=0.5", *AVERAGE]),
+    "arranger/quartets_bilstm": _arranger("quartets", "bilstm", 30, ["model.dropout=0.5", *AVERAGE]),
     "arranger/quartets_lstm": _arranger("quartets", "lstm", 20, AVERAGE),
+    "arranger/bach_transformer_enc": _arranger("bach", "transformer_enc", 30, ["train.lr=1e-3", *AVERAGE]),
+    "arranger/bach_transformer_dec": _arranger("bach", "transformer_dec", 30, ["train.lr=1e-3", *AVERAGE]),
     "mmt/chorales_quartets": [
         [
             "mmt.train",
@@ -75,6 +76,8 @@ PAPER = {  # the paper's test accuracy (%) of the arranger models (../shared/REF
     "bach_lstm": 93.02,
     "quartets_bilstm": 74.38,
     "quartets_lstm": 67.43,
+    "bach_transformer_enc": 96.81,
+    "bach_transformer_dec": 91.51,
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 SHAPES = ("constant", "linear", "cosine")
+CLOCKS = ("wall", "cpu")
 
 
 class WarmupDecay:
@@ -17,8 +18,10 @@ class WarmupDecay:
 
     ``constant`` keeps 1 after the warm-up; ``linear`` and ``cosine`` reach ``floor`` at ``total_steps`` and
     stay there. With ``total_minutes``, the decay's progress is the larger of the step fraction and the
-    wall-clock fraction of that budget, so a run slowed down by a shared machine still anneals before its
-    time limit instead of being cut off at a high learning rate.
+    fraction of that time budget spent, so a run slowed down by a shared machine still anneals before its
+    time limit instead of being cut off at a high learning rate. ``clock`` measures the budget as
+    ``"wall"``-clock time or as this process's ``"cpu"`` time (all its threads; the same steps on a shared
+    machine as on a quiet one).
     """
 
     def __init__(
@@ -28,22 +31,29 @@ class WarmupDecay:
         floor: float = 0.0,
         shape: str = "linear",
         total_minutes: float | None = None,
+        clock: str = "wall",
     ):
         if shape not in SHAPES:
             raise ValueError(f"unknown schedule shape {shape!r}; known: {', '.join(SHAPES)}")
         if total_steps <= 0:
             raise ValueError(f"total_steps must be positive, got {total_steps}")
         self.total_steps, self.warmup_steps, self.floor, self.shape = total_steps, warmup_steps, floor, shape
+        if clock not in CLOCKS:
+            raise ValueError(f"unknown clock {clock!r}; known: {', '.join(CLOCKS)}")
         self.total_seconds = 60.0 * total_minutes if total_minutes else None
+        self.clock = clock
         self._start: float | None = None
+
+    def _now(self) -> float:
+        return time.process_time() if self.clock == "cpu" else time.monotonic()
 
     def progress(self, step: int) -> float:
         """Fraction of the decay done (0..1) at ``step``."""
         frac = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
         if self.total_seconds:
             if self._start is None:
-                self._start = time.monotonic()
-            frac = max(frac, (time.monotonic() - self._start) / self.total_seconds)
+                self._start = self._now()
+            frac = max(frac, (self._now() - self._start) / self.total_seconds)
         return min(1.0, max(0.0, frac))
 
     def __call__(self, step: int) -> float:

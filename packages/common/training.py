@@ -6,6 +6,7 @@ optional early stopping."""
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,25 @@ class SaveLast(Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._save(trainer)
+
+
+class CpuTimeLimit(Callback):
+    """Stop training once this process has used ``minutes`` of CPU time (all its threads, counted from
+    the start of this fit; a resumed run gets the budget again), the CPU-minutes counterpart of
+    Lightning's wall-clock ``max_time``: on a shared machine a run gets the same compute as on a quiet one."""
+
+    def __init__(self, minutes: float):
+        if minutes <= 0:
+            raise ConfigError(f"trainer.max_cpu_minutes={minutes} must be positive")
+        self.seconds = 60.0 * minutes
+        self._start = 0.0
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.process_time()
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        if time.process_time() - self._start >= self.seconds:
+            trainer.should_stop = True
 
 
 class ReplicaCheck(Callback):
@@ -126,7 +146,8 @@ def build_trainer(
 ) -> L.Trainer:
     """A Trainer whose outputs go under ``run_dir`` (``checkpoints/``, ``logs/``, ``tb/``).
 
-    ``trainer_cfg`` holds Trainer keyword arguments (a ``strategy`` may be a ``_target_`` config).
+    ``trainer_cfg`` holds Trainer keyword arguments (a ``strategy`` may be a ``_target_`` config), plus
+    the project's ``progress_refresh_rate`` and ``max_cpu_minutes`` (see ``CpuTimeLimit``).
     """
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
@@ -156,6 +177,9 @@ def build_trainer(
                 strict=False,
             )
         )
+    if kwargs.get("max_cpu_minutes") is not None:
+        callbacks.append(CpuTimeLimit(float(kwargs.pop("max_cpu_minutes"))))
+    kwargs.pop("max_cpu_minutes", None)
     callbacks += extra_callbacks or []
     loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
     # config.yaml is written into checkpoints/ first, and a resumed run finds its own checkpoints there.

@@ -28,8 +28,23 @@ def test_a_wall_clock_budget_decays_before_the_step_budget(monkeypatch):
     assert f(2) == pytest.approx(0.5)
 
 
+def test_a_cpu_time_budget_counts_process_time_not_wall_time(monkeypatch):
+    import gm_common.schedules as schedules
+
+    cpu, wall = [5.0], [1000.0]
+    monkeypatch.setattr(schedules.time, "process_time", lambda: cpu[0])
+    monkeypatch.setattr(schedules.time, "monotonic", lambda: wall[0])
+    f = WarmupDecay(total_steps=10_000, shape="linear", total_minutes=1.0, clock="cpu")
+    assert f(1) == pytest.approx(1.0, abs=1e-3)
+    wall[0] += 45.0  # a loaded machine: wall time passes, this process barely runs
+    cpu[0] += 15.0
+    assert f(2) == pytest.approx(0.75)
+
+
 def test_bad_arguments_are_errors():
     with pytest.raises(ValueError, match="unknown schedule shape"):
         WarmupDecay(10, shape="step")
     with pytest.raises(ValueError, match="positive"):
         WarmupDecay(0)
+    with pytest.raises(ValueError, match="unknown clock"):
+        WarmupDecay(10, clock="gpu")

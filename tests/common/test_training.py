@@ -112,3 +112,25 @@ def test_loader_options():
         loader_options(-1)
     with pytest.raises(ConfigError, match="pin_memory"):
         loader_options(0, "yes")
+
+
+def test_a_cpu_time_budget_stops_training(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    import gm_common.training as training
+
+    cpu = [100.0]
+    monkeypatch.setattr(training.time, "process_time", lambda: cpu[0])
+    limit = training.CpuTimeLimit(minutes=1.0)
+    trainer = SimpleNamespace(should_stop=False)
+    limit.on_train_start(trainer, None)
+    cpu[0] += 59.0
+    limit.on_train_batch_end(trainer)
+    assert not trainer.should_stop
+    cpu[0] += 2.0
+    limit.on_train_batch_end(trainer)
+    assert trainer.should_stop
+    built = training.build_trainer({"accelerator": "cpu", "max_steps": 1, "max_cpu_minutes": 0.5}, tmp_path)
+    assert [cb.seconds for cb in built.callbacks if isinstance(cb, training.CpuTimeLimit)] == [30.0]
+    with pytest.raises(training.ConfigError, match="max_cpu_minutes"):
+        training.CpuTimeLimit(0)
