@@ -1,4 +1,5 @@
-"""Evaluate IQ / ZS / PD generation on a labelled set's test split (the synthetic set by default).
+"""Evaluate IQ / ZS / PD generation on a labelled set's test split (the synthetic set by default; data=everyday
+for the everyday sound events).
 
     python -m clipsonic.evaluate [models=synthetic|<trained folder>] [per_class=16] [guidance=3] [steps=25]
                                  [sampler=ddim] [sweep=[1,2,3,5]] [vocoder=griffinlim|<name>|<ckpt>]
@@ -7,9 +8,9 @@
 CLIP, prior and diffusion model run on ``device``; the judge and the vocoder on the CPU.
 
 Queries (``per_class`` of each per class and mode): IQ uses frames of held-out test videos; ZS and PD use
-``per_class`` distinct text queries per class in phrasings that training never saw
-(:func:`clipsonic.data.synthesize.query_captions`; ``a <class name>`` for other data sets). ZS and PD get the
-same queries and the same noise, so their difference is paired. The modes are those of
+``per_class`` distinct text queries per class in phrasings that training never saw (``query_captions`` of
+the world ``data.world`` names, :mod:`clipsonic.data.worlds`; ``a <class name>`` for a folder of real videos).
+ZS and PD get the same queries and the same noise, so their difference is paired. The modes are those of
 :func:`clipsonic.pipeline.mode_conditions`, the same code as ``clipsonic.generate``.
 
 Metrics (one table, printed and written to ``out_dir/results.json``):
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from clipsonic.data.worlds import text_queries
 from clipsonic.generate import load_pipeline
 from clipsonic.pipeline import PRETRAINED, mode_conditions
 from gm_common.cli import entry_point
@@ -74,16 +76,6 @@ def paired_difference(a: np.ndarray, b: np.ndarray, z: float = 1.96) -> dict:
     d = np.asarray(a, float) - np.asarray(b, float)
     half = z * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
     return {"difference": float(d.mean()), "ci95": [float(d.mean() - half), float(d.mean() + half)], "n": int(len(d))}
-
-
-def text_queries(names: list[str], per_class: int, seed: int) -> list[list[str]]:
-    """``per_class`` text queries per class: held-out paraphrases for the synthetic concepts, else ``a <name>``."""
-    from clipsonic.data.synthesize import CLASS_NAMES, query_captions
-
-    return [
-        query_captions(CLASS_NAMES.index(n), per_class, seed) if n in CLASS_NAMES else [f"a {n}"] * per_class
-        for n in names
-    ]
 
 
 def iq_rows(
@@ -163,7 +155,7 @@ class Evaluator:
         self.iq_rows = iq_rows(
             self.test["labels"], n_frames, self.names, k, np.random.default_rng(seed), self.cfg.data.labels_csv
         )
-        self.queries = [q for qs in text_queries(self.names, k, seed) for q in qs]
+        self.queries = [q for qs in text_queries(self.cfg.data.world, self.names, k, seed) for q in qs]
         self.query_text = self.pipe.clip.embed_texts(self.queries)
 
     def conditions(self, mode: str) -> torch.Tensor:

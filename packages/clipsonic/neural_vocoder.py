@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clipsonic.data.dataset import mel_band
 from gm_common.errors import ConfigError
 from gm_common.schedules import WarmupDecay, per_step
 
@@ -69,16 +70,22 @@ class LogMel(nn.Module):
     """The same natural-log mel as ``gm_common.audio.mel_spectrogram`` (librosa, magnitude, centred STFT with
     zero padding, Slaney mel filters), in torch so that losses can backpropagate through it."""
 
-    def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, log_floor: float = 1e-5):
+    def __init__(
+        self,
+        sample_rate: int,
+        n_fft: int,
+        hop_length: int,
+        n_mels: int,
+        fmin: float,
+        fmax: float,
+        log_floor: float = 1e-5,
+    ):
         super().__init__()
         import librosa
 
         self.n_fft, self.hop, self.floor = n_fft, hop_length, log_floor
-        self.register_buffer(
-            "fb",
-            torch.from_numpy(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)).float(),
-            persistent=False,
-        )
+        fb = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+        self.register_buffer("fb", torch.from_numpy(fb).float(), persistent=False)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
@@ -120,7 +127,8 @@ class NeuralVocoder(L.LightningModule):
         self.save_hyperparameters()
         m = {k: int(mel[k]) for k in ("sample_rate", "n_fft", "hop_length", "n_mels")}
         self.net = MelToWave(m["n_mels"], m["n_fft"], m["hop_length"], channels, blocks, mean, std)
-        self.log_mel = LogMel(**m, log_floor=log_floor)
+        fmin, fmax = mel_band(mel)
+        self.log_mel = LogMel(**m, fmin=fmin, fmax=fmax, log_floor=log_floor)
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
         """log-mel [B, n_mels, T] -> waveform [B, (T - 1) * hop]."""

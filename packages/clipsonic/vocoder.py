@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clipsonic.data.dataset import LOG_FLOOR, mel_config
+from clipsonic.data.dataset import LOG_FLOOR, mel_band, mel_config
 from clipsonic.neural_vocoder import NeuralVocoder
 from gm_common.audio import mel_to_audio
 from gm_common.checkpoint import load_model
@@ -21,7 +21,7 @@ MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels")
 
 
 def _mel_of(mel: dict) -> dict:
-    return {k: int(mel[k]) for k in MEL_KEYS}
+    return {**{k: int(mel[k]) for k in MEL_KEYS}, "band": mel_band(mel)}
 
 
 @lru_cache(maxsize=4)
@@ -31,7 +31,7 @@ def _load(path: str, mtime: float) -> NeuralVocoder:
 
 def load_vocoder(path: str | Path, mel: dict | None = None) -> NeuralVocoder:
     """The neural vocoder in ``path``; a clear error when it is missing, not a vocoder checkpoint, or was
-    trained on other mel settings than ``mel`` (sample rate, FFT size, hop, number of mels)."""
+    trained on other mel settings than ``mel`` (sample rate, FFT size, hop, number of mels, band)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(

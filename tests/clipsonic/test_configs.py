@@ -25,6 +25,7 @@ def test_every_entry_point_has_a_config():
         "evaluate",
         "generate",
         "synthesize",
+        "synthesize_everyday",
         "train",
         "train_clip",
         "train_prior",
@@ -51,12 +52,23 @@ def test_model_options(option):
     assert model.hparams.model["unet"]["block_out_channels"] == list(cfg.model.unet.block_out_channels)
 
 
-@pytest.mark.parametrize("option", ["synthetic", "folder"])
+@pytest.mark.parametrize("option", ["synthetic", "folder", "everyday", "everyday_tiny"])
 @pytest.mark.parametrize("entry", ["train", "train_clip", "train_prior", "train_vocoder", "evaluate"])
 def test_data_options(option, entry, tmp_path):
     cfg = compose("clipsonic", entry, [f"data={option}", f"data.root={tmp_path}", *OVERRIDES.get(entry, [])])
     data = instantiate(cfg.data)
     assert type(data).__name__ == cfg.data._target_.rsplit(".", 1)[1] and data.videos.startswith(str(tmp_path))
+    assert data.world == {"synthetic": "synthetic", "folder": None}.get(option, "everyday")
+
+
+def test_everyday_mel_settings():
+    """2 s or longer at 16 kHz, the band in config; the tiny option keeps the length with fewer bands."""
+    from clipsonic.data.dataset import mel_config, segment_samples
+
+    for option in ("everyday", "everyday_tiny"):
+        mel = OmegaConf.to_container(compose("clipsonic", "train", [f"data={option}"]).data.mel)
+        assert mel["sample_rate"] == 16000 and segment_samples(mel) / 16000 >= 2.0
+        assert (mel_config(mel).fmin, mel_config(mel).fmax) == (mel["fmin"], mel["fmax"])
 
 
 @pytest.mark.parametrize("option", ["tiny", "pretrained"])

@@ -6,6 +6,7 @@ import torch
 
 from clipsonic.judge import frechet_distance
 from gm_common.cli import compose
+from gm_common.errors import ConfigError
 
 
 def test_frechet_distance():
@@ -80,3 +81,18 @@ def test_evaluate_end_to_end(world, tmp_path):
     sweep = res["guidance_sweep"]
     assert (tmp_path / "guidance_sweep.png").is_file() and set(sweep) == {"1.0", "2.0"}
     assert sweep["1.0"]["ZS"]["fad"] != sweep["2.0"]["ZS"]["fad"]  # guidance changes what is generated
+
+
+def test_queries_come_from_the_world_the_data_config_names():
+    from clipsonic.data import everyday, synthesize
+    from clipsonic.data.worlds import text_queries
+
+    assert text_queries("everyday", ["cat meowing"], 3, 0) == [
+        everyday.query_captions(everyday.CLASS_NAMES.index("cat meowing"), 3, 0)
+    ]
+    assert text_queries("synthetic", ["red circle"], 3, 0) == [synthesize.query_captions(0, 3, 0)]
+    assert text_queries(None, ["cat meowing"], 2, 0) == [["a cat meowing"] * 2]  # a folder of real videos
+    with pytest.raises(ConfigError, match="not events of the 'everyday' world"):
+        text_queries("everyday", ["red circle"], 2, 0)
+    with pytest.raises(ConfigError, match="unknown world"):
+        text_queries("jungle", ["red circle"], 2, 0)

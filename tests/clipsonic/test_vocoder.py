@@ -9,13 +9,18 @@ from gm_common.errors import CheckpointError
 MEL = {"sample_rate": 16000, "n_fft": 1024, "hop_length": 256, "n_mels": 32, "frames": 32}  # the tiny world's
 
 
-def test_log_mel_matches_the_data_pipeline():
-    from clipsonic.data.dataset import audio_to_mel
+@pytest.mark.parametrize("band", [{}, {"fmin": 60, "fmax": 7000}])  # no band: the synthetic world's full band
+def test_log_mel_matches_the_data_pipeline(band):
+    from clipsonic.data.dataset import audio_to_mel, mel_band
     from clipsonic.neural_vocoder import LogMel
 
+    mel = {**MEL, **band}
     audio = np.random.default_rng(0).standard_normal(31 * 256).astype(np.float32) * 0.1
-    ours = LogMel(16000, 1024, 256, 32)(torch.from_numpy(audio)[None])[0].numpy()
-    assert np.abs(ours - audio_to_mel(audio, MEL)).max() < 1e-3
+    fmin, fmax = mel_band(mel)
+    ours = LogMel(16000, 1024, 256, 32, fmin, fmax)(torch.from_numpy(audio)[None])[0].numpy()
+    assert np.abs(ours - audio_to_mel(audio, mel)).max() < 1e-3
+    if band:  # the band changes the features
+        assert np.abs(audio_to_mel(audio, MEL) - audio_to_mel(audio, mel)).max() > 0.1
 
 
 def test_resume_and_learning_rate_decay(world, tmp_path):

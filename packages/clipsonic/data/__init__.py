@@ -1,1 +1,2 @@
-"""Data: the synthetic audio-visual world, video decoding, embedding cache and datasets."""
+"""Data: the two embedded audio-visual worlds (synthetic shapes, everyday sound events), video decoding, embedding
+cache and datasets."""

@@ -38,12 +38,15 @@ class AudioVisualData(L.LightningDataModule, abc.ABC):
     each model trains on. Call :meth:`prepare` before building the model: it tells the model's sizes.
 
     ``valid_fraction`` is held out for validation where the set does not say (videos without a ``split``
-    column in the labels CSV; the caption pairs, split with ``seed``).
+    column in the labels CSV; the caption pairs, split with ``seed``). ``world`` names the synthetic world that
+    wrote the set (:data:`clipsonic.data.worlds.WORLDS`; evaluation draws its held-out queries there), or is
+    None for a folder of real videos.
     """
 
     def __init__(
         self,
         *,
+        world: str | None,
         root: str,
         videos: str,
         labels_csv: str | None,
@@ -61,7 +64,8 @@ class AudioVisualData(L.LightningDataModule, abc.ABC):
         clip: dict | None = None,
     ):
         super().__init__()
-        self.root, self.videos, self.labels_csv, self.captions_csv = root, videos, labels_csv, captions_csv
+        self.world, self.root, self.videos = world, root, videos
+        self.labels_csv, self.captions_csv = labels_csv, captions_csv
         self.mel = {k: int(v) for k, v in mel.items()}
         self.cache_dir, self.batch_size, self.valid_fraction = cache_dir, batch_size, valid_fraction
         self.skip_bad, self.frames_per_video, self.seed, self.clip = skip_bad, frames_per_video, seed, clip

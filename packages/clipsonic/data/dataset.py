@@ -20,13 +20,24 @@ from gm_common.files import atomic_path
 LOG_FLOOR = 1e-5
 
 
+def mel_band(mel: DictConfig | dict) -> tuple[float, float]:
+    """(fmin, fmax) in Hz of a ``data.mel`` config; settings without them (those of the synthetic world and its
+    shipped models, saved before the band was a setting) span the full band, 0 to sample_rate / 2."""
+    if "fmin" not in mel:
+        return 0.0, int(mel["sample_rate"]) / 2
+    return float(mel["fmin"]), float(mel["fmax"])
+
+
 def mel_config(mel: DictConfig | dict) -> MelConfig:
     """The ``gm_common.audio`` mel settings of a ``data.mel`` config."""
+    fmin, fmax = mel_band(mel)
     return MelConfig(
         sample_rate=int(mel["sample_rate"]),
         n_fft=int(mel["n_fft"]),
         hop_length=int(mel["hop_length"]),
         n_mels=int(mel["n_mels"]),
+        fmin=fmin,
+        fmax=fmax,
         log_floor=LOG_FLOOR,
     )
 
