@@ -32,14 +32,14 @@ MODELS = {
 }
 
 
-def rate(net: MMTTransformer, batch: int, events: int, use_cache: bool, repeats: int = 1) -> float:
+def rate(net: MMTTransformer, batch: int, events: int, decoding: str, repeats: int = 1) -> float:
     prompt = torch.zeros(batch, 1, 6, dtype=torch.long)
     g = torch.Generator().manual_seed(0)
-    generate(net, prompt, 16, SamplingConfig(), use_cache=use_cache, generator=g, stop_at_eos=False)  # warm-up
+    generate(net, prompt, 16, SamplingConfig(), decoding, g, stop_at_eos=False)  # warm-up
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        out = generate(net, prompt, events, SamplingConfig(), use_cache=use_cache, generator=g, stop_at_eos=False)
+        out = generate(net, prompt, events, SamplingConfig(), decoding, g, stop_at_eos=False)
         best = min(best, time.perf_counter() - t)
     assert out.shape[1] == events
     return batch * (events - 1) / best
@@ -65,9 +65,9 @@ def main() -> None:
         net = MMTTransformer(enc.vocab_sizes, **cfg).eval()
         params = count_parameters(net)
         repeats = 3 if name == "tiny" else 1  # best of 3 where a run takes seconds
-        uncached = rate(net, 1, args.events, use_cache=False, repeats=repeats)
+        uncached = rate(net, 1, args.events, "recompute", repeats=repeats)
         for b in args.batches:
-            cached = rate(net, b, args.events, use_cache=True, repeats=repeats)
+            cached = rate(net, b, args.events, "cached", repeats=repeats)
             row = {"model": name, "params_M": round(params / 1e6, 2), "batch": b, "events": args.events,
                    "cached_events_per_s": round(cached, 1)}  # fmt: skip
             if b == 1:

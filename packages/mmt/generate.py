@@ -6,7 +6,8 @@ n-beat continuation of a MIDI/MusicXML file (``prompt=path beats=4``). ``checkpo
 it writes ``<mode>_<i>.mid`` (one track per instrument), ``.wav`` (FluidSynth), ``.png`` (piano roll) and
 ``.csv`` (the event table) into ``out_dir``; existing files are never replaced unless ``overwrite=true``.
 Every input (model, instrument names, prompt file) is checked before anything is written. A thin layer over
-:class:`mmt.pipeline.MMT`.
+:class:`mmt.pipeline.MMT`. ``representation=remi_plus|mmm`` samples a baseline trained with the same option
+(:mod:`mmt.baselines`) from start-of-song, ``max_events`` tokens at most, and writes ``unconditional_<i>.mid``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gm_common.cli import entry_point
 from gm_common.device import resolve_device
-from gm_common.errors import MissingDependencyError
+from gm_common.errors import ConfigError, MissingDependencyError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import write_midi
 from gm_common.plots import plot_pianoroll
-from gm_common.pretrained import print_pretrained
+from gm_common.pretrained import print_pretrained, resolve
 from gm_common.render import render_midi
+from mmt.baselines import BASELINES, decode_tokens, generate_tokens, load_baseline, score_notes, write_score
 from mmt.pipeline import MMT, PRETRAINED, mode_of
 from mmt.representation import TYPE_NOTE, Encoding, decode, describe
 from mmt.sampling import SamplingConfig
@@ -74,6 +76,30 @@ def instrument_names(value: str | ListConfig | None) -> list[str] | None:
     return [str(n) for n in value]
 
 
+def run_baseline(cfg: DictConfig) -> list[dict[str, str]]:
+    """REMI+ or MMM (``representation=remi_plus|mmm``): unconditional samples of a trained baseline from its
+    start-of-song token, ``max_events`` tokens each at most (default: the model's maximum), written as MIDI."""
+    if cfg.representation not in BASELINES:
+        raise ConfigError(f"representation={cfg.representation}: expected mmt, {', '.join(BASELINES)}")
+    if cfg.instruments or cfg.prompt:
+        raise ConfigError(f"the {cfg.representation} baseline generates unconditionally only (no instruments/prompt)")
+    net, tok, _ = load_baseline(resolve(PRETRAINED, cfg.checkpoint), cfg.representation)
+    net.to(resolve_device(cfg.device))
+    stems = [Path(cfg.out_dir) / f"unconditional_{i}" for i in range(int(cfg.n_samples))]
+    for stem in stems:
+        check_writable(stem.with_suffix(".mid"), bool(cfg.overwrite))
+    budget = int(cfg.max_events or net.config.n_positions)
+    seqs = generate_tokens(net, len(stems), budget, int(cfg.batch_size), float(cfg.temperature),
+                           float(cfg.filter_threshold), int(cfg.seed))  # fmt: skip
+    written = []
+    for stem, ids in zip(stems, seqs):
+        score = decode_tokens(ids, tok)
+        path = write_score(score, stem.with_suffix(".mid"), bool(cfg.overwrite))
+        print(f"{stem.name}: {score_notes(score)} notes, {len(ids)} tokens -> {path}")
+        written.append({"mid": str(path)})
+    return written
+
+
 def run(cfg: DictConfig) -> list[dict[str, str]]:
     """Generate per the config; returns the files written for each sample (none with ``list_models=true``)."""
     if cfg.list_models:
@@ -81,6 +107,8 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
         return []
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))
+    if cfg.representation != "mmt":
+        return run_baseline(cfg)
     # 1. check every input before writing anything
     mmt = MMT.from_pretrained(
         cfg.checkpoint,
@@ -101,7 +129,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     sampling = SamplingConfig(
         float(cfg.temperature), float(cfg.filter_threshold), float(cfg.top_p), bool(cfg.only_declared_instruments)
     )
-    seqs = mmt.sample(prompt, len(stems), sampling, int(cfg.seed), cfg.max_events, int(cfg.batch_size))
+    seqs = mmt.sample(prompt, len(stems), sampling, int(cfg.seed), cfg.max_events, int(cfg.batch_size), cfg.cuda_graph)
     written = []
     for stem, codes in zip(stems, seqs):
         files = write_sample(

@@ -25,6 +25,7 @@ from mmt.data import IGNORE_INDEX
 from mmt.representation import Encoding
 
 MODEL_KEYS = ("dim", "depth", "heads", "ff_mult", "dropout", "attn_dropout", "max_seq_len")
+STATIC_WINDOW = 256  # a static step attends to a whole number of these windows of cached events
 
 
 class KVCache:
@@ -247,6 +248,55 @@ class IncrementalDecoder:
         return torch.addmm(self.head_b, F.layer_norm(h, (dim,), net.norm.weight, net.norm.bias), self.head_w)
 
 
+class StaticDecoder(IncrementalDecoder):
+    """An :class:`IncrementalDecoder` whose step has fixed shapes, so that it can be captured as a CUDA graph.
+
+    The position of the next event is a tensor (``position``), advanced in place; keys and values are written into
+    the preallocated cache by that index; a step attends to the first ``keys`` cached positions, a constant of the
+    step (a multiple of :data:`STATIC_WINDOW`, so that a graph per window reads no more of the cache than it needs),
+    with the positions not yet written masked. After :meth:`prefill`, ``cache.length`` stays the prompt's length;
+    ``position`` counts on."""
+
+    def __init__(self, net: MMTTransformer, batch: int, max_len: int | None = None):
+        super().__init__(net, batch, max_len)
+        device = self.head_w.device
+        self.position = torch.zeros(1, dtype=torch.long, device=device)
+        self.arange = torch.arange(self.cache.max_len, device=device)
+        self.zeros = torch.zeros(self.cache.max_len, device=device, dtype=self.head_w.dtype)
+
+    def prefill(self, prompt: torch.Tensor) -> torch.Tensor:
+        """``prompt`` (B, T, 6) -> logits of the event after it (B, sum(vocab_sizes)); ``position`` = T."""
+        logits = super().prefill(prompt)
+        self.position.fill_(self.cache.length)
+        return logits
+
+    def keys_for(self, position: int) -> int:
+        """The keys a step at ``position`` attends to: its window's end (multiples of :data:`STATIC_WINDOW`)."""
+        return min(self.cache.max_len, (position // STATIC_WINDOW + 1) * STATIC_WINDOW)
+
+    def step(self, codes: torch.Tensor, keys: int | None = None) -> torch.Tensor:
+        """Append one event per row at ``position`` (which must be below ``keys``, default the cache's length),
+        ``codes`` (B, 6) -> logits of the next (B, sum(vocab_sizes)). No host synchronisation, no shape that
+        depends on the position."""
+        net, pos = self.net, self.position
+        keys = keys or self.cache.max_len
+        b, dim, heads = codes.shape[0], net.dim, net.heads
+        bh = b * heads
+        h = net.embed.weight.index_select(0, (codes + net.offsets).view(-1)).view(b, 6, dim).sum(1)
+        h = h.add_(net.pos.weight.index_select(0, pos))
+        unwritten = self.zeros[:keys].masked_fill(self.arange[:keys] > pos, float("-inf"))  # added to the scores
+        for g1, b1, w_qkv, w_proj, b_proj, g2, b2, w_ff1, b_ff1, w_ff2, b_ff2, kt, v, kt4, v4 in self.layers:
+            q, k, val = torch.mm(F.layer_norm(h, (dim,), g1, b1), w_qkv).view(b, 3, heads, -1).unbind(1)
+            kt4.index_copy_(3, pos, k.unsqueeze(3))
+            v4.index_copy_(2, pos, val.unsqueeze(2))
+            scores = torch.baddbmm(unwritten, q.reshape(bh, 1, -1), kt.narrow(2, 0, keys))
+            h = torch.addmm(h, torch.bmm(scores.softmax(-1), v.narrow(1, 0, keys)).view(b, dim), w_proj).add_(b_proj)
+            ff = F.gelu(torch.addmm(b_ff1, F.layer_norm(h, (dim,), g2, b2), w_ff1))
+            h = torch.addmm(h, ff, w_ff2).add_(b_ff2)
+        pos.add_(1)
+        return torch.addmm(self.head_b, F.layer_norm(h, (dim,), net.norm.weight, net.norm.bias), self.head_w)
+
+
 def sequence_loss(net: MMTTransformer, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Sum over the six fields of the mean cross-entropy over non-padding rows (padding = IGNORE_INDEX)."""
     logits = net.split(net(x))
@@ -255,28 +305,15 @@ def sequence_loss(net: MMTTransformer, x: torch.Tensor, y: torch.Tensor) -> tupl
     return torch.stack(losses).sum(), losses
 
 
-class MMTLightning(L.LightningModule):
-    """Training wrapper of :class:`MMTTransformer`. Hyper-parameters are plain data (loadable with
-    ``weights_only=True``): ``model`` (network sizes), ``encoding`` (:meth:`Encoding.to_dict`), ``optim`` (Adam and
-    its schedule) and ``data`` (the data config, recorded so that evaluation finds the test split)."""
+class PaperTraining(L.LightningModule):
+    """What MMT and its baselines (:mod:`mmt.baselines`) train alike: training, validation and test steps through
+    ``_step(batch, stage)``, and the paper's optimizer from ``optim_cfg`` (lr, warmup_steps, decay_end_steps,
+    final_lr_ratio)."""
 
-    def __init__(self, model: dict, encoding: dict, optim: dict, data: dict | None = None):
-        super().__init__()
-        self.save_hyperparameters()
-        self.encoding = Encoding.from_dict(encoding)
-        self.optim_cfg = dict(optim)
-        self.net = build_net(model, self.encoding)
+    optim_cfg: dict
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
-        loss, losses = sequence_loss(self.net, batch["x"], batch["y"])
-        n = batch["x"].shape[0]
-        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=n, sync_dist=stage != "train")
-        for name, value in zip(("type", "beat", "position", "pitch", "duration", "instrument"), losses):
-            self.log(f"{stage}/loss_{name}", value, batch_size=n, sync_dist=stage != "train")
-        if stage == "train":
-            events = (batch["y"][..., 0] != IGNORE_INDEX).sum()
-            self.log("train/events", events.float(), reduce_fx="sum", batch_size=n)
-        return loss
+        raise NotImplementedError
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """One optimizer step's loss."""
@@ -298,6 +335,30 @@ class MMTLightning(L.LightningModule):
             int(cfg["decay_end_steps"]), int(cfg["warmup_steps"]), float(cfg["final_lr_ratio"]), "linear"
         )
         return per_step(opt, factor)
+
+
+class MMTLightning(PaperTraining):
+    """Training wrapper of :class:`MMTTransformer`. Hyper-parameters are plain data (loadable with
+    ``weights_only=True``): ``model`` (network sizes), ``encoding`` (:meth:`Encoding.to_dict`), ``optim`` (Adam and
+    its schedule) and ``data`` (the data config, recorded so that evaluation finds the test split)."""
+
+    def __init__(self, model: dict, encoding: dict, optim: dict, data: dict | None = None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.encoding = Encoding.from_dict(encoding)
+        self.optim_cfg = dict(optim)
+        self.net = build_net(model, self.encoding)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss, losses = sequence_loss(self.net, batch["x"], batch["y"])
+        n = batch["x"].shape[0]
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=n, sync_dist=stage != "train")
+        for name, value in zip(("type", "beat", "position", "pitch", "duration", "instrument"), losses):
+            self.log(f"{stage}/loss_{name}", value, batch_size=n, sync_dist=stage != "train")
+        if stage == "train":
+            events = (batch["y"][..., 0] != IGNORE_INDEX).sum()
+            self.log("train/events", events.float(), reduce_fx="sum", batch_size=n)
+        return loss
 
 
 def count_parameters(net: nn.Module) -> int:
@@ -338,6 +399,10 @@ def load_model(
     :class:`CheckpointError` names the differences; dropout may differ)."""
 
     def build(hp: dict) -> MMTTransformer:
+        if hp.get("representation", "mmt") != "mmt":  # a baseline of mmt.baselines
+            raise CheckpointError(
+                f"{path} holds a {hp['representation']} model: use representation={hp['representation']}"
+            )
         ck_enc = checkpoint_encoding(hp, path, encoding)
         model = hp["model"]
         if model_cfg:

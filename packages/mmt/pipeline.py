@@ -26,7 +26,7 @@ from gm_common.pretrained import resolve
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
-from mmt.sampling import SamplingConfig, generate, trim
+from mmt.sampling import SamplingConfig, decoding_for, generate, trim
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "chorales_quartets"
@@ -115,9 +115,12 @@ class MMT:
         return unconditional_prompt()
 
     def sample(self, prompt: np.ndarray, n_samples: int = 1, sampling: SamplingConfig | None = None, seed: int = 0,
-               max_events: int | None = None, batch_size: int = 8) -> list[np.ndarray]:  # fmt: skip
+               max_events: int | None = None, batch_size: int = 8, cuda_graph: str | bool = "auto",
+               ) -> list[np.ndarray]:  # fmt: skip
         """``n_samples`` code sequences (each up to its end-of-song) continuing ``prompt``, ``batch_size`` at a
-        time, drawn from a generator seeded with ``seed``; ``max_events`` rows in all (default: the model's)."""
+        time, drawn from a generator seeded with ``seed``; ``max_events`` rows in all (default: the model's).
+        ``cuda_graph`` (``auto``: on CUDA) replays each step as a CUDA graph (see :func:`mmt.sampling.generate`)."""
+        decoding = decoding_for(cuda_graph, self.device)
         if len(prompt) >= self.net.max_seq_len:
             raise ConfigError(f"the prompt has {len(prompt)} events, more than the model's {self.net.max_seq_len}")
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
@@ -125,7 +128,7 @@ class MMT:
         while len(out) < n_samples:
             b = min(batch_size, n_samples - len(out))
             batch = torch.as_tensor(prompt, dtype=torch.long).unsqueeze(0).expand(b, -1, -1).contiguous()
-            codes = generate(self.net, batch, max_events, sampling, generator=generator)
+            codes = generate(self.net, batch, max_events, sampling, decoding, generator)
             out += [seq.cpu().numpy() for seq in trim(codes)]
         return out
 
@@ -146,9 +149,12 @@ class MMT:
         top_p: float = 1.0,
         only_declared_instruments: bool = True,
         batch_size: int = 8,
+        cuda_graph: str | bool = "auto",
     ) -> list[muspy.Music]:
         """Generate ``n_samples`` pieces: unconditionally (no arguments), with the named ``instruments``, or
-        continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``)."""
+        continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``); ``cuda_graph``
+        as in :meth:`sample`."""
         codes = self.prompt(instruments, prompt, beats)
         sampling = SamplingConfig(temperature, filter_threshold, top_p, only_declared_instruments)
-        return [self.decode(c) for c in self.sample(codes, n_samples, sampling, seed, max_events, batch_size)]
+        seqs = self.sample(codes, n_samples, sampling, seed, max_events, batch_size, cuda_graph)
+        return [self.decode(c) for c in seqs]

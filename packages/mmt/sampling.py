@@ -12,8 +12,11 @@ outcomes (threshold 0.9 keeps 10 %), optional top-p, then a draw. Rules (every r
   start-of-notes and end-of-song rows carry no other field;
 - a row stops at end-of-song; generation stops when every row has, or at ``max_events``.
 
-With ``use_cache`` each new event is one cached step; without, the whole sequence is recomputed at every
-step (the reference implementation's way, kept for comparison).
+Decodings (:data:`DECODINGS`, drawing the same tokens from the same generator): ``cached``, one eager step per event
+on a key/value cache; ``static``, a fixed-shape step (the position a tensor, the attention over a fixed window
+of the preallocated cache) with the sampler's state in place, and ``graph``, that step captured as a CUDA graph
+(a small model's step on a GPU is bound by kernel launches, not arithmetic); ``recompute``, the whole sequence
+at every step (the reference implementation's way, kept for comparison).
 """
 
 from __future__ import annotations
@@ -25,10 +28,14 @@ from dataclasses import dataclass
 
 import torch
 
-from mmt.model import IncrementalDecoder, MMTTransformer
+from gm_common.errors import ConfigError
+from mmt.model import IncrementalDecoder, MMTTransformer, StaticDecoder
 from mmt.representation import F_BEAT, F_INSTRUMENT, F_TYPE, TYPE_EOS, TYPE_INSTRUMENT, TYPE_NOTE, TYPE_SON
 
 NEG_INF = float("-inf")
+DECODINGS = ("cached", "static", "graph", "recompute")
+CHECK_EVERY = 32  # a CUDA-graph loop checks whether every row has ended every this many events
+WARMUP_EVENTS = 2  # events run eagerly (on a side stream) before the first CUDA graph capture
 
 
 @dataclass
@@ -112,15 +119,15 @@ class FieldSampler:
         self.declared.scatter_(1, inst, inst_rows)
         self.declared[:, 0] = False
         self.done = (types == TYPE_EOS).any(dim=1)
-        self._rebuild_bias()
+        self.bias = self._rules_bias()
 
     def undeclared(self) -> torch.Tensor:
         """(B, n_instruments): instruments a note may not use (none banned before any is declared)."""
         declared = self.declared[:, : self.n_inst]
         return ~declared & declared.any(dim=1, keepdim=True)
 
-    def _rebuild_bias(self) -> None:
-        """The rules that depend on the maximum type and the declared instruments, as -inf entries."""
+    def _rules_bias(self) -> torch.Tensor:
+        """The rules that depend on the maximum type and the declared instruments, as -inf entries (B, 8, Vmax)."""
         n_inst, b = self.n_inst, self.maxima.shape[0]
         bias = self.pad.expand(b, -1, -1).clone()
         # type: allowed by the running maximum; no instrument row once every instrument is declared
@@ -132,7 +139,7 @@ class FieldSampler:
         )
         if self.cfg.only_declared_instruments:
             bias[:, F_INSTRUMENT, :n_inst].masked_fill_(self.undeclared(), NEG_INF)
-        self.bias = bias
+        return bias
 
     def sample(self, logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """logits (B, sum V) of the next event -> its (B, 6) codes; ``u`` (B, 8, 1): uniform draws in [0, 1)
@@ -156,17 +163,31 @@ class FieldSampler:
         s = torch.searchsorted(cdf, u * cdf[..., -1:], right=True).view(b, N_ROWS)
         return s.gather(1, self.rows.index_select(0, s[:, F_TYPE]))
 
-    def update(self, row: torch.Tensor) -> None:
-        """Take a generated row (B, 6); its beat is 0 unless it is a note."""
+    def update(self, row: torch.Tensor, always_rebuild: bool = False) -> None:
+        """Take a generated row (B, 6); its beat is 0 unless it is a note. The rules' bias is rebuilt when a row's
+        rules change (a host synchronisation decides) or, with ``always_rebuild``, at every step (the same bias,
+        without the synchronisation a CUDA graph cannot hold). Every state tensor is updated in place."""
         t = row[:, F_TYPE]
         is_inst = t == TYPE_INSTRUMENT
-        rules_change = is_inst | (t > self.max_type)
+        rebuild = always_rebuild or bool((is_inst | (t > self.max_type)).any())
         torch.maximum(self.maxima, row[:, :2], out=self.maxima)
         self.done |= t == TYPE_EOS
-        if bool(rules_change.any()):
-            self.last_inst = torch.where(is_inst, row[:, F_INSTRUMENT], self.last_inst)
+        if rebuild:
+            self.last_inst.copy_(torch.where(is_inst, row[:, F_INSTRUMENT], self.last_inst))
             self.declared.scatter_(1, torch.where(is_inst, row[:, F_INSTRUMENT], self.n_inst)[:, None], True)
-            self._rebuild_bias()
+            self.bias.copy_(self._rules_bias())
+
+    def next_row(self, logits: torch.Tensor, u: torch.Tensor, eos_row: torch.Tensor, stop_at_eos: bool,
+                 always_rebuild: bool = False) -> torch.Tensor:  # fmt: skip
+        """Sample the next event (B, 6) from ``logits`` and take it: finished rows get ``eos_row`` (with
+        ``stop_at_eos``; without, no row ever finishes)."""
+        row = self.sample(logits, u)
+        if stop_at_eos:
+            row = torch.where(self.done[:, None], eos_row, row)
+        else:
+            self.done.zero_()
+        self.update(row, always_rebuild)
+        return row
 
 
 @contextmanager
@@ -180,23 +201,42 @@ def _without_onednn() -> Iterator[None]:
         torch.backends.mkldnn.enabled = enabled
 
 
+def decoding_for(cuda_graph: str | bool, device: torch.device) -> str:
+    """The decoding that ``cuda_graph`` (``auto``, ``true`` or ``false``) asks for on ``device``: ``graph`` (CUDA;
+    ``auto`` picks it there) or ``cached`` (eager); ``true`` without CUDA is a :class:`ConfigError`."""
+    option = str(cuda_graph).lower()
+    if option not in ("auto", "true", "false"):
+        raise ConfigError(f"cuda_graph={cuda_graph!r}: expected auto, true or false")
+    if option == "true" and device.type != "cuda":
+        raise ConfigError(f"cuda_graph=true needs a CUDA device, and the model is on {device}; use cuda_graph=auto")
+    return "graph" if option != "false" and device.type == "cuda" else "cached"
+
+
 @torch.inference_mode()
 def generate(
     net: MMTTransformer,
     prompt: torch.Tensor,
     max_events: int | None = None,
     cfg: SamplingConfig | None = None,
-    use_cache: bool = True,
+    decoding: str = "cached",
     generator: torch.Generator | None = None,
     stop_at_eos: bool = True,
 ) -> torch.Tensor:
     """Continue ``prompt`` (B, T0, 6) up to ``max_events`` rows in all (default: the model's maximum).
 
-    Returns (B, T, 6) codes; rows finished early are padded with end-of-song rows. With
-    ``stop_at_eos=False`` every row runs to ``max_events`` (benchmarks)."""
+    ``decoding`` is one of :data:`DECODINGS`: ``cached`` (one eager cached step per event), ``static`` (the
+    fixed-shape step of :class:`~mmt.model.StaticDecoder`, run eagerly), ``graph`` (that step and the sampler
+    captured as CUDA graphs and replayed; CUDA only) or ``recompute`` (the whole sequence at every step).
+    They draw the same tokens from the same generator (cached, static and recompute compared on the CPU in the
+    tests; graph against static where CUDA is). Returns (B, T, 6) codes; rows finished early are padded with
+    end-of-song rows. With ``stop_at_eos=False`` every row runs to ``max_events`` (benchmarks)."""
+    if decoding not in DECODINGS:
+        raise ConfigError(f"decoding={decoding!r}: expected one of {', '.join(DECODINGS)}")
     cfg = cfg or SamplingConfig()
     net.eval()
     device = net.head.weight.device
+    if decoding == "graph" and device.type != "cuda":
+        raise ConfigError(f"decoding=graph captures CUDA graphs; the model is on {device}")
     prompt = prompt.to(device)
     b, t0, _ = prompt.shape
     max_events = min(max_events or net.max_seq_len, net.max_seq_len)
@@ -208,26 +248,92 @@ def generate(
     eos_row = torch.zeros(6, dtype=torch.long, device=device)
     eos_row[F_TYPE] = TYPE_EOS
     uniforms = torch.rand((max_events - t0, b, N_ROWS, 1), generator=generator, device=device)
-    decoder = IncrementalDecoder(net, b, max_events) if use_cache else None
-    logits = decoder.prefill(prompt) if use_cache else None
+    if decoding in ("static", "graph"):
+        decoder = StaticDecoder(net, b, max_events)
+        loop = StaticLoop(decoder, sampler, decoder.prefill(prompt), uniforms, out, eos_row, stop_at_eos)
+        return out[:, : loop.run(decoding == "graph")]
+    decoder = IncrementalDecoder(net, b, max_events) if decoding == "cached" else None
+    logits = decoder.prefill(prompt) if decoder else None
     n = t0
     with _without_onednn():
         while n < max_events:
-            if not use_cache:
+            if decoder is None:
                 logits = net(out[:, :n])[:, -1]
-            row = sampler.sample(logits, uniforms[n - t0])
-            if stop_at_eos:
-                row = torch.where(sampler.done[:, None], eos_row, row)
-            else:
-                sampler.done.zero_()
-            sampler.update(row)
+            row = sampler.next_row(logits, uniforms[n - t0], eos_row, stop_at_eos)
             out[:, n] = row
             n += 1
             if stop_at_eos and bool(sampler.done.all()):
                 break
-            if use_cache and n < max_events:
+            if decoder and n < max_events:
                 logits = decoder.step(row)
     return out[:, :n]
+
+
+class StaticLoop:
+    """Generation as a fixed sequence of identical events: each :meth:`event` steps the model on the previous row
+    and samples the next, reading and writing only tensors at fixed addresses (the position and the draw's index
+    are tensors advanced in place), so that it can be captured once as a CUDA graph and replayed; with a graph,
+    whether every row has ended is checked every :data:`CHECK_EVERY` events (the events past the end only
+    write end-of-song rows, cut off afterwards)."""
+
+    def __init__(self, decoder: StaticDecoder, sampler: FieldSampler, logits: torch.Tensor, uniforms: torch.Tensor,
+                 out: torch.Tensor, eos_row: torch.Tensor, stop_at_eos: bool):  # fmt: skip
+        self.decoder, self.sampler, self.uniforms, self.out = decoder, sampler, uniforms, out
+        self.eos_row, self.stop_at_eos = eos_row, stop_at_eos
+        self.t0 = out.shape[1] - uniforms.shape[0]
+        # the first event comes from the prompt's logits, as in the eager loop
+        self.previous = sampler.next_row(logits, uniforms[0], eos_row, stop_at_eos)
+        out[:, self.t0] = self.previous
+        self.index = torch.full((1,), self.t0 + 1, dtype=torch.long, device=out.device)  # row of out written next
+
+    def event(self, keys: int) -> None:
+        """Step the model on the previous row (attending to ``keys`` positions), sample and write the next."""
+        logits = self.decoder.step(self.previous, keys)
+        u = self.uniforms.index_select(0, self.index - self.t0).squeeze(0)
+        row = self.sampler.next_row(logits, u, self.eos_row, self.stop_at_eos, always_rebuild=True)
+        self.out.index_copy_(1, self.index, row.unsqueeze(1))
+        self.previous.copy_(row)
+        self.index.add_(1)
+
+    def run(self, graph: bool) -> int:
+        """Generate to the end (every row's end-of-song or the last row of ``out``); returns the rows written. With
+        ``graph``, the first :data:`WARMUP_EVENTS` events run eagerly on a side stream, then each window of keys
+        is captured as a CUDA graph when the loop reaches it, and replayed."""
+        n, total = self.t0 + 1, self.out.shape[1]
+        graphs: dict[int, torch.cuda.CUDAGraph] = {}
+        side = torch.cuda.Stream(self.out.device) if graph else None
+        with _without_onednn():
+            while n < total and not (self.stop_at_eos and n % CHECK_EVERY == 0 and bool(self.sampler.done.all())):
+                keys = self.decoder.keys_for(n - 1)  # the previous row goes to position n - 1
+                if not graph:
+                    self.event(keys)
+                elif n - self.t0 <= WARMUP_EVENTS:
+                    with _on(side):
+                        self.event(keys)
+                else:
+                    if keys not in graphs:
+                        graphs[keys] = torch.cuda.CUDAGraph()
+                        with _on(
+                            side
+                        ):  # not torch.cuda.graph(): it synchronises and empties the cache at every capture
+                            graphs[keys].capture_begin()
+                            self.event(keys)  # recorded, not run
+                            graphs[keys].capture_end()
+                    graphs[keys].replay()
+                n += 1
+        if self.stop_at_eos:  # the first event after which every row had ended
+            ended = (self.out[:, self.t0 : n, F_TYPE] == TYPE_EOS).all(dim=0).nonzero()
+            n = self.t0 + int(ended[0]) + 1 if len(ended) else n
+        return n
+
+
+@contextmanager
+def _on(stream: torch.cuda.Stream) -> Iterator[None]:
+    """Run on ``stream``, after the work queued on the current stream and before what is queued next."""
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        yield
+    torch.cuda.current_stream().wait_stream(stream)
 
 
 def trim(codes: torch.Tensor) -> list[torch.Tensor]:

@@ -75,3 +75,14 @@ def tiny_train_cfg(cache_dir):
 @pytest.fixture(scope="session")
 def tiny_cli_overrides(cache_dir):
     return lambda run_dir, steps=3: tiny_overrides(cache_dir, run_dir, steps)
+
+
+@pytest.fixture(scope="session")
+def baseline_runs(tmp_path_factory, tiny_train_cfg) -> dict[str, Path]:
+    """A tiny run of each baseline (``mmt.train representation=remi_plus|mmm``), 3 steps on the tiny MMT run's data."""
+    from mmt.baselines import BASELINES
+    from mmt.train import run
+
+    return {
+        name: run(tiny_train_cfg(tmp_path_factory.mktemp(name), extra=[f"representation={name}"])) for name in BASELINES
+    }

@@ -9,11 +9,12 @@ from hydra.utils import instantiate
 from gm_common.cli import compose, config_dir
 from gm_common.errors import ConfigError
 from gm_common.training import build_trainer
+from mmt.baselines import BaselineLightning, TokenDataModule
 from mmt.data import MMTDataModule
 from mmt.model import MMTLightning, count_parameters
 from mmt.representation import Encoding
 
-GROUPS = ("model", "data", "experiment", "trainer")
+GROUPS = ("model", "data", "experiment", "trainer", "representation")
 PRIMARY = ("train", "generate", "evaluate", "analyze_attention", "demo")
 
 
@@ -37,11 +38,18 @@ def test_train_config_instantiates(group, name, tmp_path):
     encoding = Encoding(max_beat=cfg.encoding.max_beat, voices=cfg.encoding.voices)
     datamodule = instantiate(cfg.data, _partial_=True, _convert_="all")(encoding=encoding)
     module = instantiate(cfg.module, _partial_=True, _convert_="all")(encoding=encoding.to_dict())
-    assert isinstance(datamodule, MMTDataModule) and isinstance(module, MMTLightning)
-    assert datamodule.max_seq_len <= module.net.max_seq_len and count_parameters(module.net) > 0
+    assert count_parameters(module.net) > 0
+    if cfg.representation == "mmt":
+        assert isinstance(datamodule, MMTDataModule) and isinstance(module, MMTLightning)
+        assert datamodule.max_seq_len <= module.net.max_seq_len
+        assert set(module.hparams) == {"model", "encoding", "optim", "data"}
+    else:  # a baseline: a GPT-2 over MidiTok tokens of the same pieces
+        assert isinstance(datamodule, TokenDataModule) and isinstance(module, BaselineLightning)
+        assert datamodule.music.max_seq_len <= module.net.config.n_positions
+        assert set(module.hparams) == {"model", "encoding", "optim", "data", "representation", "velocities"}
+        assert module.hparams["representation"] == name and datamodule.tok.one_token_stream
     # hyper-parameters are plain data (checkpoints load with weights_only=True)
-    assert set(module.hparams) == {"model", "encoding", "optim", "data"}
-    assert all(type(v) is dict for v in module.hparams.values())
+    assert all(type(v) in (dict, str, bool) for v in module.hparams.values())
     if group == "trainer" and "gpu" in name and not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="GPU"):
             build_trainer(cfg.trainer, tmp_path)

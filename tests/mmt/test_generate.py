@@ -189,6 +189,9 @@ def test_bad_inputs_give_one_clear_error_and_write_nothing(trained_run, tmp_path
     Encoding(voices="merged").save(other)
     with pytest.raises(CheckpointError, match=r"voices, instruments.*made with encoding.voices=split"):
         run(gen_cfg([*base, f"encoding={other}"]))
+    # CUDA graphs asked for without CUDA
+    with pytest.raises(ConfigError, match="cuda_graph=true needs a CUDA device"):
+        run(gen_cfg([*base, "cuda_graph=true", "device=cpu"]))
     # not a checkpoint at all, and a damaged shipped-model file
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"not a checkpoint")

@@ -2,7 +2,15 @@ import pytest
 import torch
 
 from mmt.data import IGNORE_INDEX
-from mmt.model import IncrementalDecoder, MMTLightning, MMTTransformer, count_parameters, sequence_loss
+from mmt.model import (
+    STATIC_WINDOW,
+    IncrementalDecoder,
+    MMTLightning,
+    MMTTransformer,
+    StaticDecoder,
+    count_parameters,
+    sequence_loss,
+)
 from mmt.representation import Encoding
 
 ENC = Encoding()
@@ -40,6 +48,19 @@ def test_incremental_decoder_steps_match_full_forward():
     logits = [dec.prefill(x[:, :10])] + [dec.step(x[:, i]) for i in range(10, 39)]
     assert dec.cache.length == 39
     assert torch.allclose(torch.stack(logits, dim=1), full[:, 9:39], atol=1e-5)
+
+
+def test_static_decoder_steps_match_full_forward_across_windows():
+    """Fixed-shape steps (the position a tensor, keys in whole windows with the unwritten ones masked) give the
+    forward pass's logits, also past the first window."""
+    length = STATIC_WINDOW + 20
+    net, x = _net(max_seq_len=length), _codes(2, length)
+    full = net(x)
+    dec = StaticDecoder(net, 2)
+    with torch.inference_mode():  # as generation runs it
+        logits = [dec.prefill(x[:, :10])] + [dec.step(x[:, i], dec.keys_for(i)) for i in range(10, length - 1)]
+    assert int(dec.position) == length - 1 and dec.keys_for(10) == STATIC_WINDOW < dec.keys_for(STATIC_WINDOW)
+    assert torch.allclose(torch.stack(logits, dim=1), full[:, 9 : length - 1], atol=1e-5)
 
 
 def test_attention_maps_are_causal_and_match_forward():

@@ -3,9 +3,10 @@ import math
 import pytest
 import torch
 
+from gm_common.errors import ConfigError
 from mmt.model import MMTTransformer
-from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, Encoding
-from mmt.sampling import FieldSampler, SamplingConfig, generate, trim
+from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, TYPE_EOS, TYPE_NOTE, Encoding
+from mmt.sampling import CHECK_EVERY, FieldSampler, SamplingConfig, decoding_for, generate, trim
 
 ENC = Encoding()
 
@@ -58,8 +59,8 @@ def test_instrument_prompt_is_kept_and_followed(net):
 
 def test_cached_and_uncached_generation_agree(net):
     prompt = torch.zeros(2, 1, 6, dtype=torch.long)
-    a = generate(net, prompt, 60, use_cache=True, generator=torch.Generator().manual_seed(3), stop_at_eos=False)
-    b = generate(net, prompt, 60, use_cache=False, generator=torch.Generator().manual_seed(3), stop_at_eos=False)
+    a = generate(net, prompt, 60, decoding="cached", generator=torch.Generator().manual_seed(3), stop_at_eos=False)
+    b = generate(net, prompt, 60, decoding="recompute", generator=torch.Generator().manual_seed(3), stop_at_eos=False)
     assert a.shape == (2, 60, 6) and torch.equal(a, b)
 
 
@@ -82,3 +83,68 @@ def test_draws_follow_the_top_k_filtered_distribution():
     seen = torch.bincount(rows[:, F_PITCH], minlength=sizes[F_PITCH]).float() / b
     assert (seen[expected == 0] == 0).all()
     assert (seen - expected).abs().max() < 0.015
+
+
+@pytest.fixture(scope="module")
+def playing_net():
+    """A tiny net whose type head never ends a piece: it declares instruments, then plays notes to the length limit
+    (every window of the static cache is reached)."""
+    torch.manual_seed(0)
+    net = MMTTransformer(ENC.vocab_sizes, dim=32, depth=2, heads=2, max_seq_len=300).eval()
+    with torch.no_grad():
+        net.head.bias[TYPE_EOS] -= 50.0
+    return net
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [SamplingConfig(filter_threshold=1.0), SamplingConfig(), SamplingConfig(top_p=0.9, temperature=1.5)],
+    ids=["greedy", "sampled", "nucleus"],
+)
+@pytest.mark.parametrize("stop_at_eos", [True, False])
+def test_the_static_cache_draws_the_same_tokens_as_the_eager_cache(playing_net, cfg, stop_at_eos):
+    prompt = torch.zeros(3, 1, 6, dtype=torch.long)
+    runs = [
+        generate(playing_net, prompt, 290, cfg, decoding, torch.Generator().manual_seed(5), stop_at_eos)
+        for decoding in ("cached", "static")
+    ]
+    assert runs[0].shape == (3, 290, 6) and (runs[0][:, :, F_TYPE] == TYPE_NOTE).sum() > 3 * 250
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_the_static_loop_stops_where_the_eager_loop_does(net):
+    """Rows that end at different events: the static loop checks for the end only every CHECK_EVERY events, and
+    cuts its output where the eager loop stopped."""
+    prompt = torch.zeros(6, 1, 6, dtype=torch.long)
+    cached, static = (generate(net, prompt, 150, SamplingConfig(temperature=1.5), d, torch.Generator().manual_seed(2))
+                      for d in ("cached", "static"))  # fmt: skip
+    ends = [int((seq[:, F_TYPE] == TYPE_EOS).nonzero()[0]) for seq in cached]
+    assert len(set(ends)) > 1 and cached.shape[1] == max(ends) + 1 < CHECK_EVERY
+    assert torch.equal(cached, static)
+
+
+def test_cuda_graph_option():
+    cpu = torch.device("cpu")
+    assert decoding_for("auto", cpu) == decoding_for(False, cpu) == "cached"
+    assert decoding_for("auto", torch.device("cuda")) == decoding_for(True, torch.device("cuda")) == "graph"
+    with pytest.raises(ConfigError, match="cuda_graph=true needs a CUDA device"):
+        decoding_for(True, cpu)
+    with pytest.raises(ConfigError, match="expected auto, true or false"):
+        decoding_for("sometimes", cpu)
+
+
+def test_graph_decoding_needs_cuda(net):
+    with pytest.raises(ConfigError, match="captures CUDA graphs"):
+        generate(net, torch.zeros(1, 1, 6, dtype=torch.long), 10, decoding="graph")
+    with pytest.raises(ConfigError, match="cached, static, graph, recompute"):
+        generate(net, torch.zeros(1, 1, 6, dtype=torch.long), 10, decoding="fast")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_graph_replays_draw_the_same_tokens_as_eager_steps(playing_net):
+    net = playing_net.cuda()
+    prompt = torch.zeros(4, 1, 6, dtype=torch.long)
+    runs = [generate(net, prompt, 290, SamplingConfig(), d, torch.Generator("cuda").manual_seed(5))
+            for d in ("static", "graph")]  # fmt: skip
+    playing_net.cpu()
+    assert torch.equal(runs[0], runs[1])

@@ -1,0 +1,51 @@
+"""``benchmarks/mmt_vs_baselines.py`` at a tiny size: tokens per note, sample length, notes generated per second and
+the Table 3 metrics of the three representations, with the ratios MMT/REMI+ and MMT/MMM, in a JSON file."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    spec = importlib.util.spec_from_file_location("mmt_vs_baselines", ROOT / "benchmarks" / "mmt_vs_baselines.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check(result: dict, out) -> None:
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    tokens = result["tokens"]
+    assert tokens["mmt"]["tokens_per_note"] < 1.2 < 3 < tokens["remi_plus"]["tokens_per_note"]
+    assert tokens["mmm+velocity"]["tokens_per_note"] > tokens["mmm"]["tokens_per_note"]
+    for name in ("mmt", "remi_plus", "mmm"):
+        row = result["generation"][name]
+        assert row["samples"] == 2 and row["generation_s"] > 0 and row["notes_generated_per_s"] >= 0
+        assert set(row) >= {"avg_length_s", "notes_per_sample", "pitch_class_entropy", "groove_consistency"}
+    assert set(result["ratios"]) == {"mmt/remi_plus", "mmt/mmm"}
+    ratio = result["ratios"]["mmt/remi_plus"]["notes_generated_per_s"]
+    gen = result["generation"]
+    assert ratio == pytest.approx(gen["mmt"]["notes_generated_per_s"] / gen["remi_plus"]["notes_generated_per_s"])
+
+
+def test_the_benchmark_compares_trained_runs(benchmark, trained_run, baseline_runs, cache_dir, tmp_path):
+    runs = [f"mmt={trained_run}"] + [f"{name}={run}" for name, run in baseline_runs.items()]
+    out = tmp_path / "vs.json"
+    result = benchmark.main(["--tiny", "--runs", *runs, "--samples", "2", "--cache-dir", str(cache_dir),
+                             "--out", str(out)])  # fmt: skip
+    assert result["runs"] == dict(r.split("=", 1) for r in runs)
+    _check(result, out)
+
+
+@pytest.mark.slow
+def test_the_benchmark_trains_the_three_representations(benchmark, cache_dir, tmp_path):
+    out = tmp_path / "vs.json"
+    result = benchmark.main(["--tiny", "--steps", "2", "--samples", "2", "--cache-dir", str(cache_dir),
+                             "--work-dir", str(tmp_path / "runs"), "--out", str(out)])  # fmt: skip
+    assert all((tmp_path / "runs").glob(f"{name}-*/checkpoints/last.ckpt") for name in ("mmt", "remi_plus", "mmm"))
+    _check(result, out)
