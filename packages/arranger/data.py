@@ -18,24 +18,40 @@ source track to a part:
 
 Every note is a row (time, pitch, duration, label) at resolution 24 in model order
 (``arranger.representation.encode``); exact duplicates (same time, pitch, duration) are removed. Drum tracks
-are kept aside (``Example.drums``).
+are kept aside (``Example.drums``). The examples are made once, one piece at a time, and cached in memory-mapped
+shards beside the converted pieces (``arranger-<key>/``); they are read lazily (:class:`ExampleStore`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import muspy
 import numpy as np
 
 from arranger.representation import NO_NOTES, RESOLUTION, encode
-from gm_common.corpus import Piece, load_collection, load_folder, split_811
+from gm_common.corpus import (
+    Piece,
+    PieceStore,
+    ShardedArrays,
+    ShardWriter,
+    load_collection,
+    load_folder,
+    new_cache_folder,
+    once_per_node,
+    split_811,
+)
 from gm_common.errors import ConfigError
 from gm_common.notes import DEFAULT_QPM
 
 log = logging.getLogger(__name__)
+EXAMPLES_CACHE_VERSION = 1  # bump when the part mapping rules change
 
 
 @dataclass(frozen=True)
@@ -146,22 +162,64 @@ def piece_to_example(spec: DatasetSpec, piece: Piece) -> Example | None:
     return Example(piece.name, np.column_stack([enc.notes[:, :3], enc.parts]), enc.drums, enc.qpm)
 
 
+class ExampleStore(Sequence[Example]):
+    """A dataset's examples, read lazily: their notes and drums are views of memory-mapped shards."""
+
+    def __init__(self, folder: Path):
+        meta = json.loads((folder / "examples.json").read_text())
+        self.names, self.qpms = meta["names"], meta["qpm"]
+        self.notes, self.drums = ShardedArrays(folder / "notes"), ShardedArrays(folder / "drums")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i: int) -> Example:
+        return Example(self.names[i], self.notes[i], self.drums[i], self.qpms[i])
+
+
 def load_examples(
-    dataset: str, folder: str | None = None, cache_dir: str | None = None, limit: int | None = None
-) -> list[Example]:
-    """All usable pieces of a dataset (converted once and cached by gm_common.corpus)."""
+    dataset: str,
+    folder: str | None = None,
+    cache_dir: str | None = None,
+    limit: int | None = None,
+    workers: int | None = None,
+) -> ExampleStore:
+    """All usable pieces of a dataset: its files converted (in ``workers`` processes; None: every core, as many
+    as the files are worth) and mapped to parts once, one piece at a time, into a cache folder read lazily."""
     spec = get_spec(dataset)
     if spec.source.startswith("corpus:"):
-        pieces = load_collection(spec.source.split(":", 1)[1], RESOLUTION, cache_dir, limit=limit)
+        pieces = load_collection(spec.source.split(":", 1)[1], RESOLUTION, cache_dir, limit=limit, workers=workers)
     else:
         if not folder:
             raise ConfigError(f"dataset {dataset!r} reads a user folder of MIDI files: set data.folder=/path")
-        pieces = load_folder(folder, RESOLUTION, cache_dir)[:limit]
-    examples = [ex for p in pieces if (ex := piece_to_example(spec, p)) is not None]
-    if not examples:
-        raise ConfigError(f"dataset {dataset!r}: no piece matches the part mapping")
-    log.info("%s: %d of %d pieces usable, %d notes", dataset, len(examples), len(pieces), sum(map(len, examples)))
+        pieces = load_folder(folder, RESOLUTION, cache_dir, workers=workers)
+    n = len(pieces) if limit is None else min(int(limit), len(pieces))
+    key = json.dumps({"v": EXAMPLES_CACHE_VERSION, "spec": spec.as_dict(), "pieces": pieces.folder.name, "n": n})
+    cache = pieces.folder.with_name(f"arranger-{hashlib.sha1(key.encode()).hexdigest()[:16]}")
+    with once_per_node():
+        if not (cache / "examples.json").is_file():
+            _write_examples(spec, pieces, n, cache)
+    examples = ExampleStore(cache)
+    log.info("%s: %d of %d pieces usable, %d notes", dataset, len(examples), n, int(examples.notes.lengths.sum()))
     return examples
+
+
+def _write_examples(spec: DatasetSpec, pieces: PieceStore, n: int, cache: Path) -> None:
+    names, qpms = [], []
+    with new_cache_folder(cache) as tmp:
+        notes, drums = ShardWriter(tmp / "notes"), ShardWriter(tmp / "drums")
+        for i in range(n):
+            example = piece_to_example(spec, pieces[i])
+            if example is not None:
+                notes.append(example.notes.astype(np.int32))
+                drums.append(np.asarray(example.drums, np.int32).reshape(-1, 4))
+                names.append(example.name)
+                qpms.append(example.qpm)
+        if not names:
+            raise ConfigError(f"dataset {spec.name!r}: no piece matches the part mapping")
+        notes.close()
+        drums.close()
+        (tmp / "examples.json").write_text(json.dumps({"names": names, "qpm": qpms}))
 
 
 def split_examples(examples: list[Example], seed: int = 0) -> dict[str, list[Example]]:

@@ -77,7 +77,8 @@ class LengthBuckets(Sampler[list[int]]):
 
 
 class ArrangerData(L.LightningDataModule):
-    """A dataset (``arranger.data``) split 8:1:1 by ``split_seed``, loaded in ``setup``.
+    """A dataset (``arranger.data``) split 8:1:1 by ``split_seed``, loaded in ``setup`` (its files converted in
+    ``convert_workers`` processes on the first run; pieces read lazily from the cache's memory-mapped shards).
 
     Training batches hold ``batch_size`` random crops of ``crop`` notes, transposed by a random number of
     semitones in ``transpose``, ``samples_per_epoch`` crops per epoch (at least one per piece); with
@@ -91,6 +92,7 @@ class ArrangerData(L.LightningDataModule):
         folder: str | None = None,
         cache_dir: str | None = None,
         limit: int | None = None,
+        convert_workers: int | None = None,
         split_seed: int = 0,
         batch_size: int = 16,
         crop: int | None = 500,
@@ -106,6 +108,7 @@ class ArrangerData(L.LightningDataModule):
         super().__init__()
         self.spec = get_spec(name)
         self.folder, self.cache_dir, self.limit, self.split_seed = folder, cache_dir, limit, split_seed
+        self.convert_workers = convert_workers
         self.batch_size, self.crop, self.eval_batch_size = batch_size, crop, eval_batch_size
         self.transpose = tuple(transpose) if transpose else None
         self.samples_per_epoch, self.length_buckets, self.seed = samples_per_epoch, length_buckets, seed
@@ -120,7 +123,7 @@ class ArrangerData(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         """Load (or read from the cache) and split the dataset, once."""
         if not self.splits:
-            examples = load_examples(self.spec.name, self.folder, self.cache_dir, self.limit)
+            examples = load_examples(self.spec.name, self.folder, self.cache_dir, self.limit, self.convert_workers)
             self.splits = split_examples(examples, self.split_seed)
 
     def train_dataloader(self) -> DataLoader:

@@ -1,33 +1,46 @@
 """Datasets of scores: the music21 corpus (embedded, no download) and any user folder of files.
 
-Pieces are converted once into a compact ``.npz`` cache (notes as integer arrays, track names and
-programs as JSON) and read back from it on later runs. Splits are a deterministic 8:1:1 by seed.
+Pieces are converted once, in worker processes, into a cache folder that is read lazily: every track's notes
+(integer arrays) in memory-mapped ``.npy`` shards, track names and programs in JSON. A dataset larger than
+memory is read a window at a time. Splits are a deterministic 8:1:1 by seed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import muspy
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from gm_common.errors import ConfigError, InputFileError
-from gm_common.files import atomic_path
-from gm_common.notes import SUPPORTED_SUFFIXES, first_qpm, read_music
+from gm_common.notes import MIDI_SUFFIXES, SUPPORTED_SUFFIXES, Track, music_from_tracks, read_tracks
+
+if TYPE_CHECKING:  # worker processes import this module: without torch and MusPy they start in 0.3 s, not 4
+    import muspy
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2  # 2: MusicXML parts named by <part-name> (quartets had every part named alike)
+CACHE_VERSION = 3  # 3: a folder of memory-mapped shards (2: one .npz; MusicXML parts named by <part-name>)
+SHARD_ROWS = 1 << 22  # rows per shard file: 64 MiB of (N, 4) int32 notes
+# A spawned worker imports the command's main module first (0.3 s for a script, 5-30 s for a training command that
+# loads torch and Lightning), so it is worth it only for this many files: symusic reads a small MIDI file in about
+# 1.5 ms on a loaded core (benchmarks/data_scale.py: 20,000 files, 31 s in one process, 58 s in two workers
+# that took 32 s to start); MusicXML/ABC/Humdrum scores take 50 ms to seconds each.
+MIDI_FILES_PER_WORKER = 16384
+SCORE_FILES_PER_WORKER = 32
 
 # music21 corpus collections: name -> (composer directory, file extensions, path substring to exclude).
 COLLECTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
@@ -71,12 +84,129 @@ def list_music_files(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
+# -- memory-mapped shards -------------------------------------------------------------------------
+class ShardWriter:
+    """Writes a sequence of arrays (items with the same columns and dtype) into ``.npy`` shards of about
+    ``shard_rows`` rows under ``folder``, plus ``index.npy`` (shard, start, stop of each item); holds one shard
+    in memory at a time. Read back with :class:`ShardedArrays`."""
+
+    def __init__(self, folder: Path, shard_rows: int = SHARD_ROWS):
+        self.folder, self.shard_rows = folder, shard_rows
+        folder.mkdir(parents=True)
+        self.buffer: list[np.ndarray] = []
+        self.rows = 0  # rows in the buffer
+        self.shards = 0  # shards written
+        self.index: list[tuple[int, int, int]] = []
+
+    def append(self, item: np.ndarray) -> None:
+        """Add one item (its rows stay together in one shard)."""
+        if self.buffer and self.rows + len(item) > self.shard_rows:
+            self._flush()
+        self.index.append((self.shards, self.rows, self.rows + len(item)))
+        self.buffer.append(item)
+        self.rows += len(item)
+
+    def _flush(self) -> None:
+        np.save(self.folder / f"shard-{self.shards:05d}.npy", np.concatenate(self.buffer))
+        self.buffer, self.rows, self.shards = [], 0, self.shards + 1
+
+    def close(self) -> None:
+        """Write the last shard and the index."""
+        if self.buffer:
+            self._flush()
+        np.save(self.folder / "index.npy", np.array(self.index, dtype=np.int64).reshape(-1, 3))
+
+
+class ShardedArrays(Sequence[np.ndarray]):
+    """The items a :class:`ShardWriter` wrote, read lazily: each a read-only view of a memory-mapped shard
+    (nothing is read before it is used). Pickles without its maps (DataLoader workers open their own)."""
+
+    def __init__(self, folder: Path, index: np.ndarray | None = None):
+        self.folder = Path(folder)
+        self.index = np.load(self.folder / "index.npy") if index is None else index
+        self._shards: list[np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        shard, start, stop = self.index[i]
+        if self._shards is None:
+            self._shards = [np.load(p, mmap_mode="r") for p in sorted(self.folder.glob("shard-*.npy"))]
+        return self._shards[shard][start:stop]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_shards": None}
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """The number of rows of every item."""
+        return self.index[:, 2] - self.index[:, 1]
+
+    def subset(self, items: Sequence[int]) -> ShardedArrays:
+        """The items at positions ``items``, in that order (no data is read)."""
+        return ShardedArrays(self.folder, self.index[np.asarray(items, dtype=np.int64).reshape(-1)])
+
+
+@contextlib.contextmanager
+def new_cache_folder(folder: Path) -> Iterator[Path]:
+    """Build a cache folder atomically: yields a temporary folder that becomes ``folder`` on success (if
+    another process made ``folder`` meanwhile, its copy is kept) and is removed on failure."""
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        try:
+            tmp.rename(folder)
+        except OSError:
+            if not folder.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- converted pieces ----------------------------------------------------------------------------
 @dataclass
 class Piece:
     """One cached piece: its name (relative path) and music."""
 
     name: str
     music: muspy.Music
+
+
+class PieceStore(Sequence[Piece]):
+    """Converted pieces read lazily from their cache folder: ``store[i]`` builds the i-th :class:`Piece`,
+    :meth:`tracks` gives its tracks as arrays (views of the memory-mapped shards, no copy)."""
+
+    def __init__(self, folder: Path):
+        meta = json.loads((folder / "pieces.json").read_text())
+        self.folder, self.infos, self.skipped = folder, meta["pieces"], meta["skipped"]
+        self.notes = ShardedArrays(folder / "notes")
+        self.first_track = np.cumsum([0] + [len(info["tracks"]) for info in self.infos])
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def __getitem__(self, i: int) -> Piece:
+        info = self.infos[i]
+        music = music_from_tracks(self.tracks(i), info["resolution"], info["qpm"])
+        music.metadata.source_filename = info["name"]
+        return Piece(info["name"], music)
+
+    def name(self, i: int) -> str:
+        """The i-th piece's name (its path relative to the collection or folder)."""
+        return self.infos[i]["name"]
+
+    def tracks(self, i: int) -> list[Track]:
+        """The i-th piece's tracks ``(name, program, is_drum, notes[N, 4])``: time, pitch, duration, velocity."""
+        i = range(len(self))[i]  # a negative index counts from the end; past the end is an IndexError
+        first = int(self.first_track[i])
+        return [(n, p, d, self.notes[first + k]) for k, (n, p, d) in enumerate(self.infos[i]["tracks"])]
+
+    def n_notes(self) -> int:
+        """Notes of every piece together."""
+        return int(self.notes.lengths.sum())
 
 
 def _cache_key(paths: list[Path], resolution: int) -> str:
@@ -87,54 +217,16 @@ def _cache_key(paths: list[Path], resolution: int) -> str:
     return h.hexdigest()[:16]
 
 
-def _piece_arrays(name: str, music: muspy.Music) -> tuple[dict, list[np.ndarray]]:
-    """A piece's cache record: its metadata and one (N, 4) int32 note array per track."""
-    tracks, notes = [], []
-    for track in music.tracks:
-        arr = np.array([(n.time, n.pitch, n.duration, n.velocity) for n in track.notes], dtype=np.int32)
-        notes.append(arr.reshape(-1, 4))
-        tracks.append([track.name or "", int(track.program), bool(track.is_drum)])
-    return {"name": name, "resolution": music.resolution, "qpm": first_qpm(music), "tracks": tracks}, notes
-
-
 def _read_record(job: tuple[Path, int, str]) -> tuple[dict | str, list[np.ndarray]]:
-    """Read one file into its cache record, or the reason it cannot be used (runs in worker processes)."""
+    """Read one file into its cache record (metadata, one note array per track), or the reason it cannot be
+    used (runs in worker processes)."""
     path, resolution, name = job
     try:
-        return _piece_arrays(name, read_music(path, resolution=resolution))
+        tracks, qpm = read_tracks(path, resolution)
     except InputFileError as err:
         return str(err), []
-
-
-def _encode(records: list[tuple[dict, list[np.ndarray]]]) -> tuple[dict[str, np.ndarray], dict]:
-    notes = [arr for _, arrays in records for arr in arrays]
-    arrays = {
-        "notes": np.concatenate(notes) if notes else np.zeros((0, 4), np.int32),
-        "track_lengths": np.array([len(a) for a in notes], dtype=np.int64),
-    }
-    return arrays, {"version": CACHE_VERSION, "pieces": [info for info, _ in records]}
-
-
-def _decode(arrays: dict[str, np.ndarray], meta: dict) -> list[Piece]:
-    notes, lengths = arrays["notes"], arrays["track_lengths"]
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    pieces, k = [], 0
-    for info in meta["pieces"]:
-        music = muspy.Music(resolution=info["resolution"], tempos=[muspy.Tempo(time=0, qpm=info["qpm"])])
-        music.metadata.source_filename = info["name"]
-        for name, program, is_drum in info["tracks"]:
-            arr = notes[offsets[k] : offsets[k + 1]]
-            k += 1
-            music.tracks.append(
-                muspy.Track(
-                    program=program,
-                    is_drum=is_drum,
-                    name=name,
-                    notes=[muspy.Note(int(t), int(p), int(d), int(v)) for t, p, d, v in arr],
-                )
-            )
-        pieces.append(Piece(info["name"], music))
-    return pieces
+    info = {"name": name, "resolution": resolution, "qpm": qpm, "tracks": [[n, p, d] for n, p, d, _ in tracks]}
+    return info, [notes.astype(np.int32) for *_, notes in tracks]
 
 
 def load_pieces(
@@ -144,76 +236,96 @@ def load_pieces(
     root: Path | None = None,
     desc: str = "converting",
     workers: int | None = None,
-) -> list[Piece]:
-    """Read ``paths`` at ``resolution`` into Pieces, through an on-disk cache keyed by the file list.
+) -> PieceStore:
+    """Read ``paths`` at ``resolution`` into a :class:`PieceStore`, through a cache folder keyed by the file list.
 
-    Files are converted in ``workers`` processes (None: every core; small lists in this process).
-    Unreadable files are skipped and reported (a warning with the count and first reasons). Under
-    DDP (called after the process group exists, e.g. in ``LightningDataModule.setup``) the cache is built
-    once per node by local rank 0 and read by the other ranks.
+    Files are converted in ``workers`` processes (None: as many as the files make worth it, at most every
+    core; see :func:`convert_workers`). Unreadable files are skipped with a warning giving their count and first
+    reasons. Under DDP the cache is built once per node by local rank 0 and read by the other ranks (see
+    :func:`once_per_node`).
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache = cache_dir / f"pieces-{_cache_key(paths, resolution)}"
-    npz, js = cache.with_suffix(".npz"), cache.with_suffix(".json")
-    local_rank = _distributed_local_rank()
-    if local_rank:  # under DDP, only local rank 0 of each node converts; the others wait and read
-        torch.distributed.barrier()
-    if npz.exists() and js.exists():
-        pieces = _decode_file(npz, js)
-    else:
-        pieces = _convert(paths, resolution, root, desc, npz, js, workers)
-    if local_rank == 0:
-        torch.distributed.barrier()
-    return pieces
+    folder = cache_dir / f"pieces-{_cache_key(paths, resolution)}"
+    with once_per_node():
+        if not (folder / "pieces.json").is_file():
+            _convert(paths, resolution, root, desc, folder, workers)
+    return PieceStore(folder)
+
+
+NODE_WAIT = datetime.timedelta(days=2)  # how long the other ranks of a node wait for local rank 0's conversion
+_inside_once_per_node = False  # blocks nested in one another wait only at the outermost
+
+
+@contextlib.contextmanager
+def once_per_node() -> Iterator[None]:
+    """Under DDP, run the body in local rank 0 of each node first and in the node's other ranks after it, so that
+    they find what it cached. Every rank must enter (e.g. from ``LightningDataModule.setup``, after the process
+    group exists); the wait has its own process group with a long timeout. Otherwise just run the body."""
+    global _inside_once_per_node
+    local_rank = None if _inside_once_per_node else _distributed_local_rank()
+    if local_rank is None:
+        yield
+        return
+    import torch
+
+    group = torch.distributed.new_group(backend="gloo", timeout=NODE_WAIT)
+    _inside_once_per_node = True
+    try:
+        if local_rank:
+            torch.distributed.barrier(group=group)
+        yield
+        if local_rank == 0:
+            torch.distributed.barrier(group=group)
+    finally:
+        _inside_once_per_node = False
+        torch.distributed.destroy_process_group(group)
 
 
 def _distributed_local_rank() -> int | None:
     """This process's local rank when a multi-process group is running, else None."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+    torch = sys.modules.get("torch")  # no process group without torch (and importing it here would cost seconds)
+    if torch is None or not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return None
     if torch.distributed.get_world_size() < 2:
         return None
     return int(os.environ.get("LOCAL_RANK", torch.distributed.get_rank()))
 
 
-def _decode_file(npz: Path, js: Path) -> list[Piece]:
-    with np.load(npz) as data:
-        return _decode(dict(data), json.loads(js.read_text()))
-
-
-def convert_workers(requested: int | None, n_files: int) -> int:
-    """Worker processes for converting ``n_files``: ``requested`` (None: every core), at most one per 32 files."""
+def convert_workers(requested: int | None, paths: list[Path]) -> int:
+    """Worker processes for converting ``paths``: ``requested`` (at most one per file), or with None every core,
+    but no more than one per ``MIDI_FILES_PER_WORKER`` MIDI files plus one per ``SCORE_FILES_PER_WORKER`` scores."""
+    if requested is not None:
+        return max(1, min(int(requested), len(paths)))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores if requested is None else int(requested), n_files // 32))
+    midi = sum(p.suffix.lower() in MIDI_SUFFIXES for p in paths)
+    worth = midi // MIDI_FILES_PER_WORKER + (len(paths) - midi) // SCORE_FILES_PER_WORKER
+    return max(1, min(cores, worth))
 
 
 def _convert(
-    paths: list[Path], resolution: int, root: Path | None, desc: str, npz: Path, js: Path, workers: int | None
-) -> list[Piece]:
+    paths: list[Path], resolution: int, root: Path | None, desc: str, folder: Path, workers: int | None
+) -> None:
     jobs = [(p, resolution, str(p.relative_to(root)) if root is not None else p.name) for p in paths]
-    n = convert_workers(workers, len(jobs))
-    with contextlib.ExitStack() as stack:
+    n = convert_workers(workers, paths)
+    infos, failures = [], []
+    with new_cache_folder(folder) as tmp, contextlib.ExitStack() as stack:
         if n > 1:  # spawned, not forked: a forked copy of a process running torch threads can deadlock
             pool = stack.enter_context(ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")))
-            results = pool.map(_read_record, jobs, chunksize=8)
+            results = pool.map(_read_record, jobs, chunksize=max(1, min(64, len(jobs) // (8 * n))))
         else:
             results = map(_read_record, jobs)
-        records, failures = [], []
+        notes = ShardWriter(tmp / "notes")
         for info, arrays in tqdm(results, total=len(jobs), desc=desc, unit="file", mininterval=1.0):
             if isinstance(info, str):
                 failures.append(info)
-            else:
-                records.append((info, arrays))
+                continue
+            infos.append(info)
+            for track in arrays:
+                notes.append(track)
+        notes.close()
+        (tmp / "pieces.json").write_text(json.dumps({"version": CACHE_VERSION, "pieces": infos, "skipped": failures}))
     if failures:
         log.warning("skipped %d of %d files; first: %s", len(failures), len(paths), "; ".join(failures[:3]))
-    arrays, meta = _encode(records)
-    meta["skipped"] = failures
-    with atomic_path(npz) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-    with atomic_path(js) as tmp:
-        tmp.write_text(json.dumps(meta))
-    return _decode(arrays, meta)
 
 
 def corpus_root() -> Path:
@@ -229,7 +341,7 @@ def load_collection(
     cache_dir: str | Path | None = None,
     limit: int | None = None,
     workers: int | None = None,
-) -> list[Piece]:
+) -> PieceStore:
     """Load a music21 corpus collection, or its first ``limit`` files (converted once, then cached)."""
     paths = list_collection(name)[:limit]
     return load_pieces(paths, resolution, cache_dir, root=corpus_root(), desc=f"converting {name}", workers=workers)
@@ -237,7 +349,7 @@ def load_collection(
 
 def load_folder(
     folder: str | Path, resolution: int, cache_dir: str | Path | None = None, workers: int | None = None
-) -> list[Piece]:
+) -> PieceStore:
     """Load every MIDI/MusicXML/ABC file under a user folder (recursive), cached like the corpus."""
     folder = Path(folder)
     paths = list_music_files(folder)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import muspy
 import numpy as np
 
 from gm_common.errors import InputFileError
 from gm_common.files import atomic_path, check_writable
+
+if TYPE_CHECKING:  # imported where used: corpus worker processes reading MIDI start 2 s sooner without MusPy
+    import muspy
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSICXML_SUFFIXES = (".mxl", ".xml", ".musicxml")
@@ -40,6 +43,8 @@ def _read_musicxml(path: Path) -> muspy.Music:
     """MusPy names tracks by <instrument-name>, which parts may share ("String Ensemble 1" in every part of a
     quartet); name them by <part-name>: in order when there is one track per part, else by an instrument name
     that only one part uses."""
+    import muspy
+
     music = muspy.read_musicxml(path)
     parts = [
         ((p.findtext("part-name") or "").strip(), {(i.text or "").strip() for i in p.iter("instrument-name")})
@@ -60,6 +65,7 @@ def _from_music21(path: Path, resolution: int = 96) -> muspy.Music:
     """Parse with music21 and convert part by part. Written here because
     ``muspy.from_music21_score`` is broken with music21 >= 9 (it uses the removed ``.flat``)."""
     import music21
+    import muspy
 
     score = music21.converter.parse(str(path))
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
@@ -102,6 +108,8 @@ def read_midi_tracks(path: str | Path, resolution: int | None = None) -> tuple[l
 
 
 def _parse(path: Path, resolution: int | None) -> muspy.Music:
+    import muspy
+
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
         tracks, qpm, tpq = read_midi_tracks(path, resolution)
@@ -112,6 +120,48 @@ def _parse(path: Path, resolution: int | None) -> muspy.Music:
         except (muspy.inputs.musicxml.MusicXMLError, KeyError, ValueError, TypeError):
             pass  # valid MusicXML that MusPy's strict reader rejects: music21 reads it
     return _from_music21(path)
+
+
+def _checked_path(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "file not found")
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InputFileError(
+            path, f"unsupported extension {path.suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if path.stat().st_size == 0:
+        raise InputFileError(path, "file is empty")
+    return path
+
+
+def _parse_error(path: Path, err: Exception) -> InputFileError:
+    return InputFileError(path, f"cannot parse file (corrupt or truncated?): {type(err).__name__}: {err}")
+
+
+def _check_notes(path: Path, is_drum: list[bool], allow_drums_only: bool) -> None:
+    """Raise for a file whose non-empty tracks (``is_drum`` of each) hold no notes, or only drums."""
+    if not is_drum:
+        raise InputFileError(path, "file contains no notes")
+    if not allow_drums_only and all(is_drum):
+        raise InputFileError(path, "file contains only drum notes")
+
+
+def read_tracks(path: str | Path, resolution: int, allow_drums_only: bool = False) -> tuple[list[Track], float]:
+    """A file's non-empty tracks ``(name, program, is_drum, notes[N, 4] int32)`` at ``resolution`` and its first
+    tempo, checked as :func:`read_music` checks them. MIDI goes straight from symusic to arrays (no Python object
+    per note: what makes corpus conversion fast); scores go through :func:`read_music`."""
+    path = _checked_path(path)
+    if path.suffix.lower() not in MIDI_SUFFIXES:
+        music = read_music(path, resolution, allow_drums_only)
+        return tracks_from_music(music), first_qpm(music)
+    try:
+        tracks, qpm, _ = read_midi_tracks(path, resolution)
+    except Exception as err:  # symusic raises plain RuntimeErrors/ValueErrors on corrupt files
+        raise _parse_error(path, err) from err
+    tracks = [t for t in tracks if len(t[3])]
+    _check_notes(path, [is_drum for _, _, is_drum, _ in tracks], allow_drums_only)
+    return tracks, qpm
 
 
 def read_music(
@@ -125,29 +175,18 @@ def read_music(
     (a note never gets shorter than one tick).
     Empty tracks are removed; a file with no notes (or only drums, unless allowed) is an error.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(path, "file not found")
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise InputFileError(
-            path, f"unsupported extension {path.suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
-        )
-    if path.stat().st_size == 0:
-        raise InputFileError(path, "file is empty")
+    path = _checked_path(path)
     try:
         music = _parse(path, resolution)
     except Exception as err:  # every parser has its own exception zoo; report one clear type
-        raise InputFileError(path, f"cannot parse file (corrupt or truncated?): {type(err).__name__}: {err}") from err
+        raise _parse_error(path, err) from err
     if resolution is not None and music.resolution != resolution:
         music.adjust_resolution(resolution)
     for track in music.tracks:
         for note in track.notes:  # grace notes and notes shorter than a tick keep one tick
             note.duration = max(1, note.duration)
     music.tracks = [t for t in music.tracks if len(t.notes) > 0]
-    if not music.tracks:
-        raise InputFileError(path, "file contains no notes")
-    if not allow_drums_only and all(t.is_drum for t in music.tracks):
-        raise InputFileError(path, "file contains only drum notes")
+    _check_notes(path, [t.is_drum for t in music.tracks], allow_drums_only)
     if not music.metadata.source_filename:
         music.metadata.source_filename = path.name
     return music
@@ -202,9 +241,25 @@ def note_table(music: muspy.Music) -> np.ndarray:
     return np.sort(table, order=["time", "pitch", "track"])
 
 
+def tracks_from_music(music: muspy.Music) -> list[Track]:
+    """The tracks of ``music`` as ``(name, program, is_drum, notes[N, 4] int32)``: the inverse of
+    :func:`music_from_tracks`."""
+    return [
+        (
+            track.name or "",
+            int(track.program),
+            bool(track.is_drum),
+            np.array([(n.time, n.pitch, n.duration, n.velocity) for n in track.notes], dtype=np.int32).reshape(-1, 4),
+        )
+        for track in music.tracks
+    ]
+
+
 def music_from_tracks(tracks: list[Track], resolution: int, tempo_qpm: float = DEFAULT_QPM) -> muspy.Music:
     """Build ``muspy.Music`` from ``(name, program, is_drum, notes)`` where notes has columns
     time, pitch, duration[, velocity] in ticks at ``resolution``."""
+    import muspy
+
     music = muspy.Music(resolution=resolution, tempos=[muspy.Tempo(time=0, qpm=tempo_qpm)])
     for name, program, is_drum, notes in tracks:
         notes = np.asarray(notes, dtype=np.int64).reshape(-1, notes.shape[-1] if len(notes) else 3)

@@ -118,10 +118,6 @@ class TokenDataModule(L.LightningDataModule):
         self.music = MMTDataModule(encoding, **music)
         self.encoding, self.tok = encoding, tokenizer(representation, velocities)
 
-    def prepare_data(self) -> None:
-        """Encode (and cache) the pieces once, before any process reads them."""
-        self.music.prepare_data()
-
     def setup(self, stage: str | None = None) -> None:
         """Read the pieces and split them as the MMT data module does."""
         self.music.setup(stage)

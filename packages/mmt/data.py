@@ -2,9 +2,9 @@
 
 Pieces are read through ``gm_common.corpus`` (converted once, cached), every part is given a General MIDI
 program (MIDI files: the file's program; scores: the part's name, see :mod:`mmt.parts`), encoded with
-:mod:`mmt.representation`, and the encoded notes are cached again (``mmt-<key>.npz``) beside the encoding
-they were made with (``mmt-<key>.encoding.json``).
-Splits are ``gm_common.corpus.split_811`` by seed.
+:mod:`mmt.representation` one piece at a time, and the encoded notes are cached again in memory-mapped shards
+(``mmt-<key>/``) beside the encoding they were made with; training reads them lazily, a piece per sample, so a
+dataset larger than memory trains. Splits are ``gm_common.corpus.split_811`` by seed.
 
 Training samples: random transposition -5..+6 semitones (kept inside the MIDI range), a random window
 of at most ``max_beat`` beats (with more than 10 notes where possible), cut to ``max_seq_len`` rows
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import lightning as L
@@ -23,34 +24,74 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from gm_common.corpus import Piece, default_cache_dir, list_music_files, load_collection, load_folder, split_811
+from gm_common.corpus import (
+    PieceStore,
+    ShardedArrays,
+    ShardWriter,
+    default_cache_dir,
+    list_music_files,
+    load_collection,
+    load_folder,
+    new_cache_folder,
+    once_per_node,
+    split_811,
+)
 from gm_common.errors import ConfigError, InputFileError
-from gm_common.files import atomic_path
 from gm_common.training import loader_options
 from mmt.parts import PART_PROGRAMS, VOICE_PARTS, assign_programs
 from mmt.representation import Encoding, codes_from_notes, extract_notes
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
-DATA_CACHE_VERSION = 1
+DATA_CACHE_VERSION = 2  # 2: a folder of memory-mapped shards (1: one .npz)
 
 
 # -- encoded dataset (cached) -------------------------------------------------------------------
-def load_pieces_for(source: dict, resolution: int, cache_dir: Path) -> list[Piece]:
+def load_pieces_for(source: dict, resolution: int, cache_dir: Path, workers: int | None = None) -> list[PieceStore]:
     """Pieces of a data source: ``{"collections": [...], "folder": None, "limit": N}`` (music21 corpus; ``limit``
-    keeps the first N files of each collection) or ``{"folder": path, ...}`` (a user folder)."""
+    keeps the first N files of each collection) or ``{"folder": path, ...}`` (a user folder), converted in
+    ``workers`` processes (None: every core, as the files make worth it)."""
     if source["folder"]:
-        return load_folder(source["folder"], resolution, cache_dir)
+        return [load_folder(source["folder"], resolution, cache_dir, workers=workers)]
     if not source["collections"]:
         raise ConfigError("data: give either data.folder or a non-empty data.collections")
     limit = int(source["limit"]) if source["limit"] else None
-    return [p for name in source["collections"] for p in load_collection(name, resolution, cache_dir, limit=limit)]
+    return [
+        load_collection(name, resolution, cache_dir, limit=limit, workers=workers) for name in source["collections"]
+    ]
+
+
+class EncodedPieces(Mapping[str, np.ndarray]):
+    """``{piece name: notes (N, 5)}`` of an encoded dataset, read lazily from memory-mapped shards."""
+
+    def __init__(self, folder: Path):
+        self.names: list[str] = json.loads((folder / "names.json").read_text())
+        self.notes = ShardedArrays(folder / "notes")
+        self.position = {name: i for i, name in enumerate(self.names)}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.notes[self.position[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def select(self, names: list[str]) -> ShardedArrays:
+        """The notes of ``names``, in that order, still unread."""
+        return self.notes.subset([self.position[n] for n in names])
 
 
 def encoded_dataset(
-    source: dict, encoding: Encoding, cache_dir: str | Path | None = None, min_notes: int = 50
-) -> dict[str, np.ndarray]:
-    """``{piece name: notes (N, 5)}`` of every usable piece of ``source`` (cached with its encoding)."""
+    source: dict,
+    encoding: Encoding,
+    cache_dir: str | Path | None = None,
+    min_notes: int = 50,
+    workers: int | None = None,
+) -> EncodedPieces:
+    """``{piece name: notes (N, 5)}`` of every usable piece of ``source``: encoded once, one piece at a time, into
+    a cache folder ``mmt-<key>/`` (with the encoding it was made with), then read lazily from it."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     spec = json.dumps(
         {"v": DATA_CACHE_VERSION, "source": {k: str(v) for k, v in sorted(source.items())}, "enc": encoding.to_dict(),
@@ -61,36 +102,32 @@ def encoded_dataset(
     if folder:  # a user folder: the key also covers its files (names, sizes, times)
         stats = [(str(p), p.stat().st_size, int(p.stat().st_mtime)) for p in list_music_files(folder)]
         spec += json.dumps(stats)
-    key = hashlib.sha1(spec.encode()).hexdigest()[:16]
-    npz, enc_json = cache_dir / f"mmt-{key}.npz", cache_dir / f"mmt-{key}.encoding.json"
-    if npz.exists() and enc_json.exists():
-        if Encoding.load(enc_json) == encoding:
-            with np.load(npz, allow_pickle=False) as data:
-                names = json.loads(str(data["names"]))
-                lengths = data["lengths"]
-                offsets = np.concatenate([[0], np.cumsum(lengths)])
-                return {n: data["notes"][offsets[i] : offsets[i + 1]] for i, n in enumerate(names)}
-    pieces = load_pieces_for(source, encoding.resolution, cache_dir)
-    out: dict[str, np.ndarray] = {}
-    for piece in pieces:
-        notes = extract_notes(assign_programs(piece).music, encoding)
-        if len(notes) >= min_notes:
-            out[piece.name] = notes
-    if not out:
-        where = folder or ", ".join(source["collections"])
-        raise InputFileError(Path(str(where)), f"no piece with at least {min_notes} encodable notes")
-    names = list(out)
-    with atomic_path(npz) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(
-                f,
-                notes=np.concatenate([out[n] for n in names]),
-                lengths=np.array([len(out[n]) for n in names], dtype=np.int64),
-                names=np.array(json.dumps(names)),
-            )
-    encoding.save(enc_json)
-    log.info("encoded %d pieces into %s", len(out), npz)
-    return out
+    cache = cache_dir / f"mmt-{hashlib.sha1(spec.encode()).hexdigest()[:16]}"
+    with once_per_node():
+        if not (cache / "names.json").is_file():  # the key covers the encoding: a cache found is this one's
+            _encode_pieces(source, encoding, cache_dir, min_notes, workers, cache)
+    return EncodedPieces(cache)
+
+
+def _encode_pieces(
+    source: dict, encoding: Encoding, cache_dir: Path, min_notes: int, workers: int | None, cache: Path
+) -> None:
+    names = []
+    with new_cache_folder(cache) as tmp:
+        writer = ShardWriter(tmp / "notes")
+        for store in load_pieces_for(source, encoding.resolution, cache_dir, workers):
+            for i in range(len(store)):
+                notes = extract_notes(assign_programs(store[i]).music, encoding)
+                if len(notes) >= min_notes:
+                    writer.append(notes.astype(np.int32))
+                    names.append(store.name(i))
+        if not names:
+            where = source["folder"] or ", ".join(source["collections"])
+            raise InputFileError(Path(str(where)), f"no piece with at least {min_notes} encodable notes")
+        writer.close()
+        encoding.save(tmp / "encoding.json")
+        (tmp / "names.json").write_text(json.dumps(names))
+    log.info("encoded %d pieces into %s", len(names), cache)
 
 
 # -- training samples ---------------------------------------------------------------------------
@@ -125,9 +162,10 @@ def make_sample(
 
 
 class MusicDataset(Dataset):
-    """Code sequences of pieces; random (augmented) samples when ``augment``."""
+    """Code sequences of pieces (each piece's notes read when its sample is made); random (augmented) samples
+    when ``augment``."""
 
-    def __init__(self, pieces: list[np.ndarray], max_beat: int, max_seq_len: int, augment: bool):
+    def __init__(self, pieces: Sequence[np.ndarray], max_beat: int, max_seq_len: int, augment: bool):
         self.pieces, self.max_beat, self.max_seq_len, self.augment = pieces, max_beat, max_seq_len, augment
         self._rng: np.random.Generator | None = None
 
@@ -172,6 +210,7 @@ class MMTDataModule(L.LightningDataModule):
         seed: int = 0,
         cache_dir: str | None = None,
         min_notes: int = 50,
+        convert_workers: int | None = None,
     ):
         super().__init__()
         if max_beat > encoding.max_beat:
@@ -180,18 +219,16 @@ class MMTDataModule(L.LightningDataModule):
         self.source = {"collections": list(collections or []), "folder": folder, "limit": limit}
         self.max_beat, self.max_seq_len, self.batch_size = max_beat, max_seq_len, batch_size
         self.loader_options = loader_options(num_workers, pin_memory, persistent_workers)
-        self.seed, self.cache_dir, self.min_notes = seed, cache_dir, min_notes
-        self.pieces: dict[str, np.ndarray] | None = None
+        self.seed, self.cache_dir, self.min_notes, self.convert_workers = seed, cache_dir, min_notes, convert_workers
+        self.pieces: EncodedPieces | None = None
         self.splits: dict[str, list[str]] = {}
 
-    def prepare_data(self) -> None:
-        """Encode (and cache) the dataset once, before any process reads it."""
-        encoded_dataset(self.source, self.encoding, self.cache_dir, self.min_notes)
-
     def setup(self, stage: str | None = None) -> None:
-        """Read the encoded dataset and split it 8:1:1 by seed."""
+        """Read the encoded dataset (encoded first, once per node under DDP) and split it 8:1:1 by seed."""
         if self.pieces is None:
-            self.pieces = encoded_dataset(self.source, self.encoding, self.cache_dir, self.min_notes)
+            self.pieces = encoded_dataset(
+                self.source, self.encoding, self.cache_dir, self.min_notes, self.convert_workers
+            )
             self.splits = split_811(list(self.pieces), self.seed)
             if not self.splits["train"]:
                 raise ConfigError(f"data: too few pieces ({len(self.pieces)}) for a train/valid/test split")
@@ -200,7 +237,7 @@ class MMTDataModule(L.LightningDataModule):
         """The pieces of ``split`` as a dataset (augmented: random transposition and window)."""
         self.setup()
         assert self.pieces is not None
-        return MusicDataset([self.pieces[n] for n in self.splits[split]], self.max_beat, self.max_seq_len, augment)
+        return MusicDataset(self.pieces.select(self.splits[split]), self.max_beat, self.max_seq_len, augment)
 
     def _loader(self, split: str, augment: bool, shuffle: bool) -> DataLoader:
         return DataLoader(

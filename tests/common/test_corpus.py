@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 
 import gm_common.corpus as corpus
@@ -26,12 +29,12 @@ def test_split_is_deterministic_and_disjoint():
 def test_collection_cache_is_used_on_second_load(tmp_path, monkeypatch):
     paths = corpus.list_collection("bach_chorales")[:6]
     first = corpus.load_pieces(paths, resolution=12, cache_dir=tmp_path)
-    assert len(first) == 6 and len(list(tmp_path.glob("*.npz"))) == 1
+    assert len(first) == 6 and [p.name for p in tmp_path.iterdir()] == [first.folder.name]
 
     def must_not_parse(*args, **kwargs):
         raise AssertionError("the cache should have been used")
 
-    monkeypatch.setattr(corpus, "read_music", must_not_parse)
+    monkeypatch.setattr(corpus, "read_tracks", must_not_parse)
     second = corpus.load_pieces(paths, resolution=12, cache_dir=tmp_path)
     assert [p.name for p in second] == [p.name for p in first]
     for a, b in zip(first, second):
@@ -57,3 +60,74 @@ def test_user_folder_is_loaded_recursively_and_bad_files_reported(tmp_path, capl
     assert "skipped 1 of 3 files" in caplog.text
     with pytest.raises(InputFileError, match="no music files"):
         corpus.load_folder(tmp_path / "cache", resolution=12, cache_dir=tmp_path / "cache2")
+
+
+def test_shards_are_read_lazily_in_order_and_pickle_without_their_maps(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    items = [np.arange(3 * n, dtype=np.int32).reshape(n, 3) for n in (2, 0, 5, 1, 4)]
+    writer = corpus.ShardWriter(tmp_path / "s", shard_rows=6)
+    for item in items:
+        writer.append(item)
+    writer.close()
+    assert len(list((tmp_path / "s").glob("shard-*.npy"))) == 3  # 2+0 | 5+1 | 4: no item split across shards
+    arrays = corpus.ShardedArrays(tmp_path / "s")
+    assert len(arrays) == 5 and arrays.lengths.tolist() == [2, 0, 5, 1, 4]
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, items))
+    assert isinstance(arrays[2].base, np.memmap) or isinstance(arrays[2], np.memmap)
+    assert not arrays[2].flags.writeable
+    copy = pickle.loads(pickle.dumps(arrays))
+    assert copy._shards is None and len(pickle.dumps(arrays)) < 1000
+    assert [len(a) for a in copy.subset([4, 0])] == [4, 2] and np.array_equal(copy.subset([4, 0])[0], items[4])
+
+
+def _random_midi(path, seed: int, n: int = 40) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = np.column_stack([np.arange(n) * 12, rng.integers(40, 90, n), np.full(n, 12)])
+    write_midi(music_from_tracks([("Piano", 0, False, rows), ("Bass", 33, False, rows - [0, 24, 0])], 12), path)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_corrupt_files_among_good_ones_are_skipped_and_counted(tmp_path, caplog, workers):
+    folder = tmp_path / "songs"
+    for i in range(6):
+        _random_midi(folder / f"song{i}.mid", seed=i)
+    (folder / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x00\x0cMTrk\xff\xff")
+    (folder / "empty.mid").write_bytes(b"")
+    store = corpus.load_folder(folder, 12, tmp_path / "cache", workers=workers)
+    assert [store.name(i) for i in range(len(store))] == [f"song{i}.mid" for i in range(6)]
+    assert "skipped 2 of 8 files" in caplog.text and len(store.skipped) == 2
+    assert any("corrupt.mid" in reason for reason in store.skipped)
+    assert store.n_notes() == 6 * 80
+    name, program, is_drum, notes = store.tracks(5)[1]
+    assert (name, program, is_drum) == ("Bass", 33, False) and notes.shape == (40, 4)
+    assert [(t.name, len(t.notes)) for t in store[-1].music.tracks] == [("Piano", 40), ("Bass", 40)]
+    with pytest.raises(IndexError):
+        store.tracks(6)
+
+
+def test_worker_count_follows_the_request_else_what_the_files_are_worth():
+    midi = [Path(f"{i}.mid") for i in range(3 * corpus.MIDI_FILES_PER_WORKER)]
+    scores = [Path(f"{i}.mxl") for i in range(corpus.SCORE_FILES_PER_WORKER - 1)]
+    assert corpus.convert_workers(2, midi[:1]) == 1 and corpus.convert_workers(2, midi[:5]) == 2
+    assert corpus.convert_workers(None, midi[:100] + scores) == 1  # starting a worker costs more than it saves
+    assert corpus.convert_workers(None, midi) == min(3, len(os.sched_getaffinity(0)))
+
+
+def test_midi_read_straight_into_arrays_matches_read_music(tmp_path):
+    import numpy as np
+
+    from gm_common.notes import read_music, read_tracks, tracks_from_music
+
+    _random_midi(tmp_path / "a.mid", seed=3)
+    for resolution in (12, 5):  # as written, and re-quantised (short notes keep one tick)
+        tracks, qpm = read_tracks(tmp_path / "a.mid", resolution)
+        music = read_music(tmp_path / "a.mid", resolution)
+        expected = tracks_from_music(music)
+        assert [t[:3] for t in tracks] == [t[:3] for t in expected] and qpm == music.tempos[0].qpm
+        assert all(np.array_equal(a[3], b[3]) for a, b in zip(tracks, expected))
+        assert min(int(t[3][:, 2].min()) for t in tracks) >= 1

@@ -23,11 +23,11 @@ PARSED: list[str] = []
 
 def _counting_reader(path, *args, **kwargs):
     PARSED.append(str(path))
-    return _read_music(path, *args, **kwargs)
+    return _read_tracks(path, *args, **kwargs)
 
 
-_read_music = corpus.read_music
-corpus.read_music = _counting_reader
+_read_tracks = corpus.read_tracks
+corpus.read_tracks = _counting_reader
 
 
 class Tiny(L.LightningModule):

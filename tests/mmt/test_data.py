@@ -1,4 +1,9 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 import torch
 
 from mmt.data import IGNORE_INDEX, MMTDataModule, collate, encoded_dataset, make_sample
@@ -45,7 +50,7 @@ def test_datamodule_split_and_cache(cache_dir):
     splits = dm.splits
     assert len(splits["train"]) + len(splits["valid"]) + len(splits["test"]) == len(dm.pieces)
     assert not set(splits["train"]) & set(splits["test"])
-    assert list(cache_dir.glob("mmt-*.npz")) and list(cache_dir.glob("mmt-*.encoding.json"))
+    assert (dm.pieces.notes.folder.parent / "encoding.json").is_file()
     again = encoded_dataset(dm.source, ENC, cache_dir)  # from the cache
     assert all(np.array_equal(again[k], dm.pieces[k]) for k in dm.pieces)
     batch = next(iter(dm.train_dataloader()))
@@ -84,3 +89,52 @@ def test_chorales_encode_as_four_voice_tracks_and_merged_as_one(cache_dir):
         assert voices in merged[name][:, 4] and len(notes) >= len(merged[name])
     plain = [n for n, notes in split.items() if set(np.unique(notes[:, 4]).tolist()) == satb]
     assert len(plain) >= 8 and all(set(np.unique(merged[n][:, 4]).tolist()) == {voices} for n in plain)
+
+
+def test_convert_workers_key_reaches_the_conversion_and_training_reads_the_shards_lazily(tmp_path, monkeypatch):
+    import pickle
+
+    from hydra.utils import instantiate
+
+    import gm_common.corpus as corpus
+    from gm_common.cli import compose
+    from gm_common.notes import music_from_tracks, write_midi
+
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        rows = np.array([[t * 12, int(rng.integers(48, 84)), 12] for t in range(60)])
+        write_midi(music_from_tracks([("Violin", 40, False, rows)], 12), tmp_path / "songs" / f"song{i}.mid")
+    requested, real = [], corpus.convert_workers
+
+    def spy(workers, paths):
+        requested.append(workers)
+        return real(workers, paths)
+
+    monkeypatch.setattr(corpus, "convert_workers", spy)
+    overrides = ["data=folder", f"data.folder={tmp_path / 'songs'}", f"data.cache_dir={tmp_path / 'c'}",
+                 "data.convert_workers=2", "data.max_beat=32", "data.batch_size=2"]  # fmt: skip
+    cfg = compose("mmt", "train", overrides)
+    dm = instantiate(cfg.data, _partial_=True, _convert_="all")(encoding=ENC)
+    dm.setup()
+    assert requested == [2] and len(dm.pieces) == 6
+    train = dm.dataset("train", augment=True)
+    assert isinstance(train.pieces, corpus.ShardedArrays) and len(train) == len(dm.splits["train"])
+    assert len(pickle.dumps(train)) < 2000  # DataLoader workers get the index, not the notes
+    assert np.array_equal(train.pieces[0], dm.pieces[dm.splits["train"][0]])
+    assert len(train[0]) > 10
+
+
+@pytest.mark.slow
+def test_ddp_converts_and_encodes_once_per_node(tmp_path):
+    from tests.mmt.conftest import tiny_overrides
+
+    cache = tmp_path / "cache"
+    overrides = [*tiny_overrides(cache, tmp_path / "run", steps=2), "trainer=ddp_cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmt.train", *overrides], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "weights agree across 2 ranks" in proc.stdout
+    assert proc.stderr.count("converting bach_chorales:   0%") == 1  # one rank converted; the other read the cache
+    assert len(list(cache.glob("pieces-*"))) == len(list(cache.glob("mmt-*"))) == 1
