@@ -172,7 +172,18 @@ def export_arranger(name: str, run: Path, dest: Path) -> dict:
             "first_5_test_pieces": first5,
         },
         "paper_accuracy_percent": PAPER[name.split("/")[1]],
+        "training": training_summary(run),
     }
+
+
+def training_summary(run: Path) -> dict:
+    """Optimizer steps taken and the best validation accuracy (from the run's CSV log) of an arranger run."""
+    import csv
+
+    rows = list(csv.DictReader((run / "logs" / "metrics.csv").open()))
+    val = [(float(r["val/acc"]), int(r["step"])) for r in rows if r.get("val/acc")]
+    best_acc, best_step = max(val)
+    return {"steps": max(int(r["step"]) for r in rows), "best_val_acc": best_acc, "best_val_step": best_step}
 
 
 def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
@@ -303,7 +314,7 @@ def export(name: str) -> Path:
             "commands": command_lines(name),
             "commit": (run / "commit").read_text().strip(),
             "wall_minutes": float((run / "done").read_text()),
-            "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores shared by two training runs "
+            "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores shared with other training runs "
             "(and other work); one torch thread per run",
             "trained": time.strftime("%Y-%m-%d", time.localtime((run / "done").stat().st_mtime)),
             "files": {p.name: p.stat().st_size for p in sorted(dest.glob("*.safetensors"))},

@@ -328,12 +328,15 @@ class PaperTraining(L.LightningModule):
         return self._step(batch, "test")
 
     def configure_optimizers(self) -> dict[str, Any]:
-        """Adam; linear warm-up, then linear decay to ``final_lr_ratio`` at ``decay_end_steps`` (the paper's)."""
+        """Adam; linear warm-up, then linear decay to ``final_lr_ratio`` at ``decay_end_steps`` (the paper's), or
+        sooner after ``decay_cpu_minutes`` of CPU time (a budgeted run; absent from older checkpoints)."""
         cfg = self.optim_cfg
         opt = torch.optim.Adam(self.parameters(), lr=float(cfg["lr"]))
+        minutes = cfg.get("decay_cpu_minutes")
         factor = WarmupDecay(
-            int(cfg["decay_end_steps"]), int(cfg["warmup_steps"]), float(cfg["final_lr_ratio"]), "linear"
-        )
+            int(cfg["decay_end_steps"]), int(cfg["warmup_steps"]), float(cfg["final_lr_ratio"]), "linear",
+            total_minutes=float(minutes) if minutes else None, clock="cpu",
+        )  # fmt: skip
         return per_step(opt, factor)
 
 

@@ -104,3 +104,18 @@ def test_schedule_warmup_then_linear_decay():
     f = schedule.lr_lambdas[0]
     assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0) and f(60) == pytest.approx(0.55)
     assert f(110) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)
+
+
+def test_a_cpu_budget_ends_the_decay_early(monkeypatch):
+    import gm_common.schedules as schedules
+
+    cpu = [0.0]
+    monkeypatch.setattr(schedules.time, "process_time", lambda: cpu[0])
+    optim = {"lr": 1.0, "warmup_steps": 0, "decay_end_steps": 10_000, "final_lr_ratio": 0.1, "decay_cpu_minutes": 1}
+    module = MMTLightning(
+        model={"dim": 32, "depth": 1, "heads": 2, "max_seq_len": 8}, encoding=ENC.to_dict(), optim=optim
+    )
+    f = module.configure_optimizers()["lr_scheduler"]["scheduler"].lr_lambdas[0]
+    assert f(1) == pytest.approx(1.0, abs=1e-3)
+    cpu[0] += 60.0  # the budget is spent at step 2 of 10,000
+    assert f(2) == pytest.approx(0.1)
