@@ -61,6 +61,14 @@ RECIPES: dict[str, list[list[str]]] = {
             "trainer.progress_refresh_rate=200",
         ]
     ],
+    "mmt/corpus_tiny": [
+        [
+            "mmt.train",
+            "experiment=corpus_tiny",
+            "torch_threads=2",
+            "trainer.progress_refresh_rate=200",
+        ]
+    ],
     "clipsonic/synthetic": [
         ["clipsonic.data.synthesize"],
         ["clipsonic.train_clip", "trainer.progress_refresh_rate=200"],

@@ -33,7 +33,7 @@ from mmt.representation import Encoding, codes_from_notes, decode
 from mmt.sampling import SamplingConfig
 
 log = logging.getLogger(__name__)
-METRICS = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "length_s", "notes_per_s")
+METRICS = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "length_s", "notes_per_s", "tracks")
 
 
 def cut(music: muspy.Music, beats: int) -> muspy.Music:
@@ -60,6 +60,7 @@ def score(music: muspy.Music, max_beats: int = 64, tempo_qpm: float = 100.0) -> 
         "groove_consistency": 100.0 * float(muspy.groove_consistency(c, 4 * music.resolution)) if has else nan,
         "length_s": length,
         "notes_per_s": n_notes / length if length > 0 else nan,
+        "tracks": float(sum(1 for t in music.tracks if t.notes)),
     }
     return res
 
@@ -158,7 +159,7 @@ def run(cfg: DictConfig) -> dict:
 def format_table(result: dict) -> str:
     """The evaluation result as a printed table (ground truth, samples, difference)."""
     head = (f"{'':16s} {'n':>4s} {'length (s)':>14s} {'notes/s':>12s} {'pitch-class ent.':>17s} {'scale cons. %':>15s} "
-            f"{'groove cons. %':>15s}")  # fmt: skip
+            f"{'groove cons. %':>15s} {'tracks':>12s}")  # fmt: skip
     lines = [f"MMT objective evaluation (first {result['max_beats']} beats; mean +- 95 % interval)", head]
     for label, key, n in (
         ("ground truth", "ground_truth", result["n_truth"]),
@@ -173,10 +174,11 @@ def format_table(result: dict) -> str:
         ]
         lines.append(
             f"{label:16s} {n:4d} {cells[3]:>14s} {cells[4]:>12s} {cells[0]:>17s} {cells[1]:>15s} {cells[2]:>15s}"
+            f" {cells[5]:>12s}"
         )
     d = result["differences"]
     cells = [f"{d['length_s']:14.2f}", f"{d['notes_per_s']:12.2f}", f"{d['pitch_class_entropy']:17.3f}",
-             f"{d['scale_consistency']:15.2f}", f"{d['groove_consistency']:15.2f}"]  # fmt: skip
+             f"{d['scale_consistency']:15.2f}", f"{d['groove_consistency']:15.2f}", f"{d['tracks']:12.2f}"]  # fmt: skip
     lines.append(f"{'difference':16s} {'':4s} " + " ".join(cells))
     return "\n".join(lines)
 

@@ -23,6 +23,9 @@ def test_score_on_a_c_major_scale():
     assert s["length_s"] == pytest.approx(40.0) and s["notes_per_s"] == pytest.approx(2.0)
     assert 2.7 < s["pitch_class_entropy"] < 2.9  # 7 pitch classes, C twice as often
     assert sum(len(t.notes) for t in cut(music, 64).tracks) == 64
+    assert s["tracks"] == 1.0
+    two = music_from_tracks([("a", 0, False, rows), ("b", 40, False, rows), ("empty", 41, False, rows[:0])], 12)
+    assert score(two)["tracks"] == 2.0
     summary = summarise([s, s, {**s, "pitch_class_entropy": float("nan")}])
     assert summary["pitch_class_entropy"]["n"] == 2 and summary["length_s"]["ci95"] == 0.0
 
@@ -34,6 +37,7 @@ def test_evaluate_generates_and_compares_with_test_split(trained_run, tmp_path):
     assert saved["n_samples"] == 3 and saved["n_truth"] >= 1
     gt = result["ground_truth"]["pitch_class_entropy"]["mean"]
     assert math.isfinite(gt) and 2.0 < gt < 3.6
+    assert result["ground_truth"]["tracks"]["mean"] >= 1 and "tracks" in result["differences"]
 
 
 def test_evaluate_needs_a_source(tmp_path):
