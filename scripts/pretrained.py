@@ -198,11 +198,13 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
     """Ship the four models (CLIP, prior, diffusion, vocoder) and evaluate them as shipped on the test split."""
     from clipsonic.clip import export_clip
     from clipsonic.pipeline import ClipSonicPipeline
+    from clipsonic.vocoder import export_vocoder
     from gm_common.pretrained import export_checkpoint
 
     export_clip(run / "clip" / "clip.pt", dest / "clip.safetensors")
-    for part in ("prior", "diffusion", "vocoder"):
+    for part in ("prior", "diffusion"):
         export_checkpoint(run / part / "checkpoints" / "last.ckpt", dest / f"{part}.safetensors")
+    export_vocoder(run / "vocoder" / "checkpoints" / "last.ckpt", dest / "vocoder.safetensors")  # no discriminators
     out = run / "eval_shipped"
     subprocess.run(  # the table of the shipped weights (64 queries per mode, guidance 3, DDIM 25, Griffin-Lim)
         [

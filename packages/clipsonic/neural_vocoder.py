@@ -1,8 +1,9 @@
 """A small neural vocoder (log-mel -> waveform) in the style of Vocos (Siuzdenko, 2023): a 1-D ConvNeXt
 over mel frames predicts, per frame, the magnitude and phase of the STFT, and an inverse STFT makes the
-waveform. It runs at frame rate (no upsampling stack), so it trains on the CPU in minutes. Trained without a
-discriminator: L1 on the log-mel of its output plus a multi-resolution STFT loss (log magnitudes and spectral
-convergence at three FFT sizes, which also ties the predicted phases of overlapping frames together)."""
+waveform. It runs at frame rate (no upsampling stack), so it trains on the CPU in minutes. Trained either
+without a discriminator (L1 on the log-mel of its output plus a multi-resolution STFT loss: log magnitudes and
+spectral convergence at three FFT sizes, which also ties the predicted phases of overlapping frames together)
+or adversarially, as HiFi-GAN and Vocos are, against the discriminators of :mod:`clipsonic.discriminators`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from clipsonic.data.dataset import mel_band
+from clipsonic.discriminators import (
+    Discriminators,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_loss,
+)
 from gm_common.errors import ConfigError
 from gm_common.schedules import WarmupDecay, per_step
 
@@ -110,7 +117,15 @@ def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 class NeuralVocoder(L.LightningModule):
     """Lightning wrapper: ``hparams`` are plain types (mel settings, network size, input stats), so the
-    checkpoint loads with weights_only=True and its mel settings can be checked against a model's."""
+    checkpoint loads with weights_only=True and its mel settings can be checked against a model's.
+
+    ``adversarial=False``: the reconstruction loss (``mel_weight`` x log-mel L1 + multi-resolution STFT loss),
+    one optimizer at ``lr``. ``adversarial=True``: GAN training with the discriminators of
+    :mod:`clipsonic.discriminators` (settings and learning rates in ``gan``), two optimizers stepped by hand;
+    the generator's loss is the least-squares GAN loss + ``gan.fm_weight`` x feature matching +
+    ``gan.mel_weight`` x log-mel L1 (HiFi-GAN's 1 : 2 : 45). Either way the generator is ``net``, the only
+    part inference loads (:func:`clipsonic.vocoder.load_vocoder`) and ships (:func:`clipsonic.vocoder.export_vocoder`).
+    """
 
     def __init__(
         self,
@@ -122,6 +137,8 @@ class NeuralVocoder(L.LightningModule):
         mean: float = 0.0,
         std: float = 1.0,
         log_floor: float = 1e-5,
+        adversarial: bool = False,
+        gan: dict | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -129,6 +146,12 @@ class NeuralVocoder(L.LightningModule):
         self.net = MelToWave(m["n_mels"], m["n_fft"], m["hop_length"], channels, blocks, mean, std)
         fmin, fmax = mel_band(mel)
         self.log_mel = LogMel(**m, fmin=fmin, fmax=fmax, log_floor=log_floor)
+        if adversarial:
+            if not gan:
+                raise ConfigError("adversarial vocoder training needs its settings (model.gan)")
+            self.discriminators = Discriminators(gan["periods"], gan["resolutions"], int(gan["channels"]))
+            self.automatic_optimization = False
+            self.grad_clip: float | None = None  # set by train_vocoder from trainer.gradient_clip_val
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
         """log-mel [B, n_mels, T] -> waveform [B, (T - 1) * hop]."""
@@ -140,18 +163,59 @@ class NeuralVocoder(L.LightningModule):
         return self.hparams.mel_weight * F.l1_loss(self.log_mel(fake), mel) + stft_loss(fake, audio)
 
     def training_step(self, batch, _):
-        """Log-mel L1 of the re-analysed output plus the multi-resolution STFT loss."""
+        """Log-mel L1 of the re-analysed output plus the multi-resolution STFT loss; or one GAN step."""
+        if self.hparams.adversarial:
+            return self._adversarial_step(batch[0])
         loss = self._loss(batch[0])
         self.log("train/loss", loss, prog_bar=True, batch_size=batch[0].shape[0])
         return loss
 
+    def _step(self, optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        if self.grad_clip:
+            self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
+        optimizer.step()
+
+    def _adversarial_step(self, audio: torch.Tensor) -> torch.Tensor:
+        """A discriminator step on real and generated audio, then a generator step against the updated ones."""
+        gan = self.hparams.gan
+        opt_g, opt_d = self.optimizers()
+        mel = self.log_mel(audio)
+        fake = self.net(mel)
+        real_scores, _ = self.discriminators(audio)
+        fake_scores, _ = self.discriminators(fake.detach())
+        d_loss = discriminator_loss(real_scores, fake_scores)
+        self._step(opt_d, d_loss)
+
+        real_feats = self.discriminators(audio)[1]
+        fake_scores, fake_feats = self.discriminators(fake)
+        adv, fm = generator_loss(fake_scores), feature_matching_loss(real_feats, fake_feats)
+        mel_l1 = F.l1_loss(self.log_mel(fake), mel)
+        g_loss = adv + float(gan["fm_weight"]) * fm + float(gan["mel_weight"]) * mel_l1
+        self._step(opt_g, g_loss)
+        for scheduler in self.lr_schedulers():
+            scheduler.step()
+        logs = {"train/loss": g_loss, "train/d_loss": d_loss, "train/adv": adv, "train/fm": fm, "train/mel_l1": mel_l1}
+        self.log_dict(logs, prog_bar=True, batch_size=audio.shape[0])
+        return g_loss
+
     def validation_step(self, batch, _):
-        """The training loss on held-out audio."""
+        """The reconstruction loss (log-mel L1 + STFT loss) on held-out audio, in both modes."""
         self.log("val/loss", self._loss(batch[0]), prog_bar=True, batch_size=batch[0].shape[0], sync_dist=True)
 
     def configure_optimizers(self):
-        """AdamW with a linear decay to 0.05 of the learning rate at the trainer's ``max_steps``."""
+        """AdamW with a linear decay to 0.05 of the learning rate at the trainer's ``max_steps``; adversarial: one
+        for the generator and one for the discriminators, each stepped once per batch (``max_steps`` counts both,
+        as Lightning counts optimizer steps)."""
         if self.trainer.max_steps <= 0:
             raise ConfigError("the vocoder's learning rate decays over trainer.max_steps: set it (> 0)")
-        opt = torch.optim.AdamW(self.parameters(), lr=float(self.hparams.lr), betas=(0.8, 0.99))
-        return per_step(opt, WarmupDecay(total_steps=int(self.trainer.max_steps), floor=0.05, shape="linear"))
+        if not self.hparams.adversarial:
+            opt = torch.optim.AdamW(self.parameters(), lr=float(self.hparams.lr), betas=(0.8, 0.99))
+            return per_step(opt, WarmupDecay(total_steps=int(self.trainer.max_steps), floor=0.05, shape="linear"))
+        gan, batches = self.hparams.gan, max(1, int(self.trainer.max_steps) // 2)
+        opts = [
+            torch.optim.AdamW(part.parameters(), lr=float(lr), betas=(0.8, 0.99))
+            for part, lr in ((self.net, gan["generator_lr"]), (self.discriminators, gan["discriminator_lr"]))
+        ]
+        return [per_step(opt, WarmupDecay(total_steps=batches, floor=0.05, shape="linear")) for opt in opts]

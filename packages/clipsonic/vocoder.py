@@ -13,25 +13,40 @@ import torch
 from clipsonic.data.dataset import LOG_FLOOR, mel_band, mel_config
 from clipsonic.neural_vocoder import NeuralVocoder
 from gm_common.audio import mel_to_audio
-from gm_common.checkpoint import load_model
+from gm_common.checkpoint import load_checkpoint, model_from_checkpoint
 from gm_common.errors import CheckpointError
+from gm_common.pretrained import export_checkpoint
 
 GRIFFIN_LIM = "griffinlim"
 MEL_KEYS = ("sample_rate", "n_fft", "hop_length", "n_mels")
+GENERATOR = "net."  # the generator's weights in a vocoder checkpoint; the discriminators' are elsewhere
 
 
 def _mel_of(mel: dict) -> dict:
     return {**{k: int(mel[k]) for k in MEL_KEYS}, "band": mel_band(mel)}
 
 
+def _generator(hp: dict) -> NeuralVocoder:
+    return NeuralVocoder(**{**hp, "adversarial": False})
+
+
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> NeuralVocoder:
-    return load_model(path, lambda hp: NeuralVocoder(**hp), "clipsonic vocoder", needs=("mel", "channels", "blocks"))[0]
+    ckpt = load_checkpoint(path)
+    if "state_dict" in ckpt:
+        ckpt["state_dict"] = {k: v for k, v in ckpt["state_dict"].items() if k.startswith(GENERATOR)}
+    return model_from_checkpoint(ckpt, path, _generator, "clipsonic vocoder", needs=("mel", "channels", "blocks"))[0]
+
+
+def export_vocoder(ckpt_path: str | Path, out: str | Path) -> Path:
+    """Ship a vocoder checkpoint (adversarial or not) as ``.safetensors``: the generator only, no discriminators."""
+    return export_checkpoint(ckpt_path, out, prefix=GENERATOR)
 
 
 def load_vocoder(path: str | Path, mel: dict | None = None) -> NeuralVocoder:
-    """The neural vocoder in ``path``; a clear error when it is missing, not a vocoder checkpoint, or was
-    trained on other mel settings than ``mel`` (sample rate, FFT size, hop, number of mels, band)."""
+    """The neural vocoder's generator in ``path`` (a checkpoint of either training, or a shipped file); a clear
+    error when it is missing, not a vocoder checkpoint, or was trained on other mel settings than ``mel`` (sample
+    rate, FFT size, hop, number of mels, band)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(

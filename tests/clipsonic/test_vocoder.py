@@ -101,3 +101,78 @@ def test_generate_with_neural_vocoder(world, tmp_path):
             )
         )
     assert not (tmp_path / "x").exists()
+
+
+GAN_TINY = ["model.adversarial=true", "model.gan.channels=4"]
+
+
+def test_adversarial_training(world, tmp_path):
+    """A few GAN steps from the trained generator: finite losses, both optimizers stepped, discriminators saved in
+    the checkpoint but neither loaded for inference nor shipped."""
+    from clipsonic import train_vocoder
+    from clipsonic.vocoder import export_vocoder, load_vocoder
+    from gm_common.pretrained import load_safetensors
+    from tests.clipsonic.conftest import TRAINER_TINY, VOCODER_TINY
+
+    start = world.root / "vocoder" / "checkpoints" / "last.ckpt"
+    run_dir = tmp_path / "gan"
+    overrides = [
+        f"root={world.root}",
+        *TRAINER_TINY,
+        *VOCODER_TINY,
+        *GAN_TINY,
+        f"run_dir={run_dir}",
+        f"init_vocoder={start}",
+        "trainer.max_steps=4",  # 2 batches: a discriminator and a generator step each
+    ]
+    trainer = train_vocoder.run(compose("clipsonic", "train_vocoder", overrides))
+    assert trainer.global_step == 4
+    metrics = trainer.callback_metrics
+    for name in ("train/loss", "train/d_loss", "train/adv", "train/fm", "train/mel_l1"):
+        assert torch.isfinite(metrics[name]), name
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert [s["last_epoch"] for s in ckpt["lr_schedulers"]] == [2, 2] and len(ckpt["optimizer_states"]) == 2
+    disc = [k for k in ckpt["state_dict"] if k.startswith("discriminators.")]
+    assert any(".mpd.4." in k for k in disc) and any(".mrd.2." in k for k in disc)  # 5 periods, 3 resolutions
+    before = torch.load(start, weights_only=True)["state_dict"]["net.head.weight"]
+    after = ckpt["state_dict"]["net.head.weight"]
+    assert 0 < (after - before).abs().max() < 0.01  # started from the trained generator, and trained
+
+    shipped = export_vocoder(run_dir / "checkpoints" / "last.ckpt", tmp_path / "vocoder.safetensors")
+    file = load_safetensors(shipped)
+    assert file["state_dict"] and all(k.startswith("net.") for k in file["state_dict"])
+    assert file["hyper_parameters"]["adversarial"] is True
+    mels = torch.full((1, 32, 32), -5.0)
+    from_ckpt, from_file = (load_vocoder(p, MEL) for p in (run_dir / "checkpoints" / "last.ckpt", shipped))
+    assert not hasattr(from_ckpt, "discriminators") and not hasattr(from_file, "discriminators")
+    with torch.no_grad():
+        assert torch.allclose(from_ckpt(mels), from_file(mels), atol=1e-2)  # fp16 on disk
+
+
+def test_old_vocoder_checkpoints_load(world, tmp_path):
+    """Checkpoints saved before adversarial training (no ``adversarial``/``gan`` hyper-parameters) and the shipped
+    vocoder load for inference."""
+    from clipsonic.pipeline import PRETRAINED
+    from clipsonic.vocoder import load_vocoder
+
+    ckpt = torch.load(world.root / "vocoder" / "checkpoints" / "last.ckpt", weights_only=True)
+    for key in ("adversarial", "gan"):
+        del ckpt["hyper_parameters"][key]
+    torch.save(ckpt, tmp_path / "old.ckpt")
+    old = load_vocoder(tmp_path / "old.ckpt", MEL)
+    assert old.hparams.adversarial is False
+    assert torch.equal(old.net.head.weight, ckpt["state_dict"]["net.head.weight"])
+    shipped = load_vocoder(PRETRAINED / "synthetic" / "vocoder.safetensors")
+    assert shipped.hparams.mel["n_mels"] == 64 and not hasattr(shipped, "discriminators")
+
+
+def test_the_configured_discriminators():
+    """The config's GAN: HiFi-GAN's five periods and three STFT resolutions, each judging real-length audio."""
+    from hydra.utils import instantiate
+
+    cfg = compose("clipsonic", "train_vocoder", ["model.adversarial=true"])
+    model = instantiate(cfg.model, mel=MEL, _convert_="all")
+    assert [d.period for d in model.discriminators.mpd] == [2, 3, 5, 7, 11]
+    assert [(d.n_fft, d.hop) for d in model.discriminators.mrd] == [(512, 128), (1024, 256), (256, 64)]
+    scores, feats = model.discriminators(torch.randn(2, 31 * 256))
+    assert len(scores) == len(feats) == 8 and all(s.shape[0] == 2 and torch.isfinite(s).all() for s in scores)
