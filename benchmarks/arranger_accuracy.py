@@ -151,7 +151,7 @@ def markdown_table(results: dict) -> str:
                 ours = f"**{ours}**"
             cells += [ours, f"{pp:.2f}" if pp is not None else ""]
             if r:
-                sources.append(r.get("source") or ("fitted" if m in BASELINES else f"run ({d})"))
+                sources.append(r.get("source") or ("fitted" if m in BASELINES else "benchmark run"))
         cells += [f"{pp:.2f}" if pp is not None else "" for pp in paper[2:]]
         cells.append(", ".join(dict.fromkeys(sources)))
         lines.append("| " + " | ".join(cells) + " |")
@@ -186,7 +186,11 @@ def main() -> None:
                     lambda j: run_one(j[0], j[1], args.minutes, args.patience, runs_root, runs_root / "_logs"), jobs
                 )
             )
-    results = collect(args.datasets, runs_root)
+    out = ROOT / "benchmarks/results/arranger_accuracy.json"
+    before = json.loads(out.read_text()) if out.is_file() else {"results": {}, "datasets": {}}
+    results = before["results"]  # earlier rows stay unless rerun
+    for model, per in collect(args.datasets, runs_root).items():
+        results.setdefault(model, {}).update(per)
     add_shipped(results)
     print(format_table(results, args.datasets))
     print("\ntraining minutes (wall clock, incl. the final test) / optimizer steps:")
@@ -200,11 +204,13 @@ def main() -> None:
     print(f"\n({NOTE}); bold: at or above the paper")
     table = markdown_table(results)
     print(table)
-    out = ROOT / "benchmarks/results/arranger_accuracy.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     slim = {m: {d: {k: v for k, v in r.items() if k != "data"} for d, r in per.items()} for m, per in results.items()}
     data = {
-        d: next((r["data"] for per in results.values() for dd, r in per.items() if dd == d and "data" in r), None)
+        d: next(
+            (r["data"] for per in results.values() for dd, r in per.items() if dd == d and "data" in r),
+            before["datasets"].get(d),
+        )
         for d in args.datasets
     }
     out.write_text(

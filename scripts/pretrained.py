@@ -103,6 +103,8 @@ def command_lines(name: str) -> list[str]:
 def git_commit() -> str:
     """HEAD's commit, with ``-dirty`` when the tree has uncommitted changes to tracked files."""
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if not head:
+        return "unknown (not a git checkout)"
     dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0
     return head + ("-dirty" if dirty else "")
 
@@ -180,7 +182,8 @@ def export_arranger(name: str, run: Path, dest: Path) -> dict:
             "first_5_test_pieces": first5,
         },
         "paper_accuracy_percent": PAPER[name.split("/")[1]],
-        "training": training_summary(run),
+        "training": training_summary(run)
+        | {"cpu_minutes_budget": next(float(a.split("=")[1]) for a in RECIPES[name][0] if "max_cpu_minutes" in a)},
     }
 
 

@@ -32,5 +32,5 @@ def test_shipped_cards_replace_runs_and_every_model_has_a_row(tmp_path):
     table = bench.markdown_table(results).splitlines()
     rows = {line.split(" | ")[0].strip("| "): line for line in table[2:]}
     assert set(bench.ALL_MODELS) <= set(rows)
-    assert "| **95.00** | 93.02 | 60.00 | 67.43 | 50.22 | 74.14 | shipped bach_lstm, run (quartets) |" in rows["lstm"]
+    assert "| **95.00** | 93.02 | 60.00 | 67.43 | 50.22 | 74.14 | shipped bach_lstm, benchmark run |" in rows["lstm"]
     assert "| - | 96.81 | - | 58.86 | 49.14 | 66.57 |" in rows["transformer_enc"]
