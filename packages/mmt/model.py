@@ -9,6 +9,7 @@ warm-up and linear decay, as the paper); :func:`load_model` reads a trained one 
 
 from __future__ import annotations
 
+import abc
 import math
 from pathlib import Path
 from typing import Any
@@ -305,15 +306,16 @@ def sequence_loss(net: MMTTransformer, x: torch.Tensor, y: torch.Tensor) -> tupl
     return torch.stack(losses).sum(), losses
 
 
-class PaperTraining(L.LightningModule):
+class PaperTraining(L.LightningModule, abc.ABC):
     """What MMT and its baselines (:mod:`mmt.baselines`) train alike: training, validation and test steps through
     ``_step(batch, stage)``, and the paper's optimizer from ``optim_cfg`` (lr, warmup_steps, decay_end_steps,
     final_lr_ratio)."""
 
     optim_cfg: dict
 
+    @abc.abstractmethod
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
-        raise NotImplementedError
+        """The loss of one batch, logged under ``stage`` (train, val or test)."""
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """One optimizer step's loss."""

@@ -1,22 +1,13 @@
 """The one accuracy table of benchmarks/arranger_accuracy.py: every model, the shipped models' cards in place
 of benchmark runs, the paper beside each figure."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("arranger_accuracy", ROOT / "benchmarks" / "arranger_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.common.benchmarks import load_benchmark
 
 
 def test_shipped_cards_replace_runs_and_every_model_has_a_row(tmp_path):
-    bench = _benchmark()
+    bench = load_benchmark("arranger_accuracy")
     card = {
         "name": "bach_lstm",
         "wall_minutes": 12.5,

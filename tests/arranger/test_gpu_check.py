@@ -1,21 +1,18 @@
 """The prepared GPU check (``benchmarks/arranger_gpu.py``) runs end to end in its dry mode, so the one short GPU
 run does not fail on a typo."""
 
-import importlib.util
 import json
 
 import pytest
 import torch
 
 from gm_common.errors import ConfigError
+from tests.common.benchmarks import load_benchmark
 
 
 @pytest.fixture(scope="module")
-def arranger_gpu(repo_root):
-    spec = importlib.util.spec_from_file_location("arranger_gpu", repo_root / "benchmarks" / "arranger_gpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def arranger_gpu():
+    return load_benchmark("arranger_gpu")
 
 
 def test_the_dry_check_measures_every_case(arranger_gpu):

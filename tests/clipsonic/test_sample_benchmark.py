@@ -1,21 +1,16 @@
 """``benchmarks/clipsonic_sample.py --tiny`` on the tiny world: DPM-Solver against DDPM on the same queries, with
 accuracy intervals, paired differences and speed ratios, in a JSON file."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.common.benchmarks import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location("clipsonic_sample", ROOT / "benchmarks" / "clipsonic_sample.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("clipsonic_sample")
 
 
 def test_the_tiny_comparison(benchmark, world, tmp_path):

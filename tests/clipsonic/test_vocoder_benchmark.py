@@ -1,17 +1,13 @@
 """``benchmarks/clipsonic_vocoder.py --tiny`` on the tiny world: Griffin-Lim and the neural vocoder on held-out
 real audio (log-spectral distance, judge accuracy, x real time), in a JSON file."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.common.benchmarks import load_benchmark
 
 
 def test_the_tiny_comparison(world, tmp_path):
-    spec = importlib.util.spec_from_file_location("clipsonic_vocoder", ROOT / "benchmarks" / "clipsonic_vocoder.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark("clipsonic_vocoder")
     out = tmp_path / "vocoder.json"
     ckpt = world.root / "vocoder" / "checkpoints" / "last.ckpt"
     result = benchmark.main(

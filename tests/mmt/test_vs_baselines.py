@@ -1,21 +1,16 @@
 """``benchmarks/mmt_vs_baselines.py`` at a tiny size: tokens per note, sample length, notes generated per second and
 the Table 3 metrics of the three representations, with the ratios MMT/REMI+ and MMT/MMM, in a JSON file."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.common.benchmarks import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location("mmt_vs_baselines", ROOT / "benchmarks" / "mmt_vs_baselines.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("mmt_vs_baselines")
 
 
 def _check(result: dict, out) -> None:
