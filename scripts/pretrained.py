@@ -65,7 +65,7 @@ RECIPES: dict[str, list[list[str]]] = {
         [
             "mmt.train",
             "experiment=corpus_tiny",
-            "torch_threads=2",
+            "torch_threads=1",
             "trainer.progress_refresh_rate=200",
         ]
     ],

@@ -110,11 +110,12 @@ class ShardWriter:
         np.save(self.folder / f"shard-{self.shards:05d}.npy", np.concatenate(self.buffer))
         self.buffer, self.rows, self.shards = [], 0, self.shards + 1
 
-    def close(self) -> None:
-        """Write the last shard and the index."""
+    def close(self, order: Sequence[int] | None = None) -> None:
+        """Write the last shard and the index (listing the items in ``order`` of appending, when given)."""
         if self.buffer:
             self._flush()
-        np.save(self.folder / "index.npy", np.array(self.index, dtype=np.int64).reshape(-1, 3))
+        index = np.array(self.index, dtype=np.int64).reshape(-1, 3)
+        np.save(self.folder / "index.npy", index if order is None else index[np.asarray(order, dtype=np.int64)])
 
 
 class ShardedArrays(Sequence[np.ndarray]):
@@ -305,9 +306,13 @@ def convert_workers(requested: int | None, paths: list[Path]) -> int:
 def _convert(
     paths: list[Path], resolution: int, root: Path | None, desc: str, folder: Path, workers: int | None
 ) -> None:
-    jobs = [(p, resolution, str(p.relative_to(root)) if root is not None else p.name) for p in paths]
+    # Largest files first, so that no long file is left for one worker at the end; the store keeps `paths` order.
+    order = sorted(range(len(paths)), key=lambda i: -paths[i].stat().st_size)
+    names = [str(p.relative_to(root)) if root is not None else p.name for p in paths]
+    jobs = [(paths[i], resolution, names[i]) for i in order]
     n = convert_workers(workers, paths)
-    infos, failures = [], []
+    kept: dict[int, tuple[dict, int]] = {}  # position in `paths` -> (record, its first item in the shards)
+    failures = []
     with new_cache_folder(folder) as tmp, contextlib.ExitStack() as stack:
         if n > 1:  # spawned, not forked: a forked copy of a process running torch threads can deadlock
             pool = stack.enter_context(ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")))
@@ -315,14 +320,15 @@ def _convert(
         else:
             results = map(_read_record, jobs)
         notes = ShardWriter(tmp / "notes")
-        for info, arrays in tqdm(results, total=len(jobs), desc=desc, unit="file", mininterval=1.0):
+        for i, (info, arrays) in zip(order, tqdm(results, total=len(jobs), desc=desc, unit="file", mininterval=1.0)):
             if isinstance(info, str):
                 failures.append(info)
                 continue
-            infos.append(info)
+            kept[i] = (info, len(notes.index))
             for track in arrays:
                 notes.append(track)
-        notes.close()
+        infos = [kept[i][0] for i in sorted(kept)]
+        notes.close(order=[kept[i][1] + k for i in sorted(kept) for k in range(len(kept[i][0]["tracks"]))])
         (tmp / "pieces.json").write_text(json.dumps({"version": CACHE_VERSION, "pieces": infos, "skipped": failures}))
     if failures:
         log.warning("skipped %d of %d files; first: %s", len(failures), len(paths), "; ".join(failures[:3]))

@@ -131,3 +131,17 @@ def test_midi_read_straight_into_arrays_matches_read_music(tmp_path):
         assert [t[:3] for t in tracks] == [t[:3] for t in expected] and qpm == music.tempos[0].qpm
         assert all(np.array_equal(a[3], b[3]) for a, b in zip(tracks, expected))
         assert min(int(t[3][:, 2].min()) for t in tracks) >= 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pieces_keep_the_file_order_although_the_largest_are_converted_first(tmp_path, workers):
+    folder = tmp_path / "songs"
+    sizes = [5, 60, 20, 90, 10]  # notes per track: the files are converted largest first
+    for i, n in enumerate(sizes):
+        _random_midi(folder / f"song{i}.mid", seed=i, n=n)
+    store = corpus.load_folder(folder, 12, tmp_path / "cache", workers=workers)
+    assert [store.name(i) for i in range(len(store))] == [f"song{i}.mid" for i in range(5)]
+    assert [[len(t[3]) for t in store.tracks(i)] for i in range(5)] == [[n, n] for n in sizes]
+    assert [t[0] for t in store.tracks(3)] == ["Piano", "Bass"] and store.tracks(3)[1][3][0, 1] < store.tracks(3)[0][3][
+        0, 1
+    ]
