@@ -11,6 +11,7 @@
 
     .venv/bin/python benchmarks/mmt_vs_baselines.py --steps 2000 [--model paper] [--trainer gpu]
     .venv/bin/python benchmarks/mmt_vs_baselines.py --runs mmt=RUN remi_plus=RUN mmm=RUN   # trained runs
+    .venv/bin/python benchmarks/mmt_vs_baselines.py --experiment corpus_tiny --runs ...    # the shipped model's
     .venv/bin/python benchmarks/mmt_vs_baselines.py --tiny                                 # seconds: a smoke run
 
 Prints a table with the ratios MMT/REMI+ and MMT/MMM and writes benchmarks/results/mmt_vs_baselines.json.
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--voices", default="split", choices=["split", "merged"])
     ap.add_argument("--model", default="paper", help="the model config of all three (mmt.train model=...)")
     ap.add_argument("--steps", type=int, default=2000, help="training steps of each representation")
+    ap.add_argument("--experiment", default=None, help="mmt.train experiment=... (its model, data and steps instead)")
     ap.add_argument("--trainer", default="cpu", help="mmt.train trainer=... (cpu, gpu)")
     ap.add_argument("--runs", nargs="+", default=[], metavar="NAME=RUN", help="trained runs: skip their training")
     ap.add_argument("--samples", type=int, default=None, help="per representation (default 100; --tiny: 4)")
@@ -134,13 +136,17 @@ def main(argv: list[str] | None = None) -> dict:
         args.collections = ["bach_chorales"]
     args.samples = args.samples or (4 if args.tiny else 100)
     args.budget = args.budget or (256 if args.tiny else 1024)
-    overrides = [f"model={args.model}", f"data.collections=[{','.join(args.collections)}]",
-                 f"encoding.voices={args.voices}", f"trainer={args.trainer}", f"trainer.max_steps={args.steps}",
-                 f"optim.decay_end_steps={args.steps}", "early_stopping_patience=null"]  # fmt: skip
+    if args.experiment:  # its model, data and steps
+        overrides = [f"experiment={args.experiment}", f"encoding.voices={args.voices}", f"trainer={args.trainer}"]
+    else:
+        overrides = [f"model={args.model}", f"data.collections=[{','.join(args.collections)}]",
+                     f"encoding.voices={args.voices}", f"trainer={args.trainer}", f"trainer.max_steps={args.steps}",
+                     f"optim.decay_end_steps={args.steps}", "early_stopping_patience=null"]  # fmt: skip
     overrides += TINY if args.tiny else []
     overrides += [f"data.limit={args.limit}"] if args.limit else []
     overrides += [f"data.cache_dir={args.cache_dir}"] if args.cache_dir else []
     cfg = compose("mmt", "train", overrides)
+    args.collections, args.steps = list(cfg.data.collections), int(cfg.trainer.max_steps)
     encoding = Encoding(max_beat=int(cfg.encoding.max_beat), voices=args.voices)
     data = OmegaConf.to_container(cfg.data, resolve=True)
     pieces = list(recorded_split(data, encoding, "test").values())

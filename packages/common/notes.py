@@ -79,7 +79,8 @@ def _from_music21(path: Path, resolution: int = 96) -> muspy.Music:
             is_drum=isinstance(inst, music21.instrument.UnpitchedPercussion),
             name=part.partName or inst.partName or f"Part {i + 1}",
         )
-        for el in part.stripTies().flatten().notes:
+        part.stripTies(inPlace=True)  # the parsed score is ours: no deep copy (2/3 of the time otherwise)
+        for el in part.flatten().notes:
             time = round(float(el.offset) * resolution)
             duration = round(float(el.quarterLength) * resolution)
             velocity = int(el.volume.velocity or 64)

@@ -46,3 +46,14 @@ def test_corpus_convert_times_the_old_and_new_paths_on_the_same_files(tmp_path):
     assert len(rows) == 3 and all(row["files"] == 12 and row["notes"] == 600 for row in rows)
     assert len(result["speedup"]) == 2 and all(ratio > 0 for ratio in result["speedup"].values())
     assert "speed-up" in proc.stdout and len(result["load_average_start"]) == 3
+
+
+def test_corpus_first_conversion_times_each_collection_into_a_temporary_cache(tmp_path):
+    out = tmp_path / "first.json"
+    args = ("--collections", "bach_chorales", "monteverdi", "--limit", "3", "--workers", "1", "--out", str(out))
+    proc = _run("corpus_first_conversion.py", *args, cache=tmp_path / "cache")
+    result = json.loads(out.read_text())
+    assert [row["pieces"] for row in result["collections"].values()] == [3, 3]
+    assert all(row["notes"] > 100 for row in result["collections"].values()) and result["wall_s"] > 0
+    assert result["target_met"] is None and "first conversion" in proc.stdout
+    assert not (tmp_path / "cache").exists()  # the timed cache was a temporary one
