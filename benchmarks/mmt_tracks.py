@@ -6,7 +6,7 @@ keeps soprano, alto, tenor, bass and a generic voice apart.
 
     .venv/bin/python benchmarks/mmt_tracks.py [--palestrina-limit 150] [--cache-dir DIR]
 
-Palestrina's 1,318 Humdrum files take ~20 minutes to convert the first time; ``--palestrina-limit`` keeps its
+Palestrina's 1,318 Humdrum files take ~5 minutes to convert the first time (2 cores); ``--palestrina-limit`` keeps its
 first N files (0: all). Prints a table and writes benchmarks/results/mmt_tracks.json.
 """
 

@@ -70,27 +70,31 @@ def token_rows(pieces: list[np.ndarray], encoding: Encoding, budget: int) -> dic
     return rows
 
 
-def sample(name: str, run: Path, n: int, budget: int, batch_size: int, device: torch.device) -> tuple[list, float]:
-    """``n`` unconditional samples of a trained run as ``muspy.Music``, and the seconds generation took (after a
-    short warm-up run: the first call of a process sets up kernels and, in ``transformers``, seconds of imports)."""
+def sample(
+    name: str, run: Path, n: int, budget: int, batch_size: int, device: torch.device
+) -> tuple[list, float, list[int]]:
+    """``n`` unconditional samples of a trained run as ``muspy.Music``, the seconds generation took (after a short
+    warm-up run: the first call of a process sets up kernels and, in ``transformers``, seconds of imports) and the
+    events or tokens of each sample."""
     if name == "mmt":
         mmt = MMT.from_pretrained(run, device=device)
         mmt.sample(unconditional_prompt(), 1, SamplingConfig(), 0, 16)
         t0 = time.perf_counter()
         codes = mmt.sample(unconditional_prompt(), n, SamplingConfig(), 0, budget, batch_size)
         seconds = time.perf_counter() - t0
-        return [mmt.decode(c) for c in codes], seconds
+        return [mmt.decode(c) for c in codes], seconds, [len(c) for c in codes]
     net, tok, _ = load_baseline(run, name)
     net.to(device)
     generate_tokens(net, 1, 16)
     t0 = time.perf_counter()
     seqs = generate_tokens(net, n, budget, batch_size)
     seconds = time.perf_counter() - t0
-    return [music_of(decode_tokens(ids, tok)) for ids in seqs], seconds
+    return [music_of(decode_tokens(ids, tok)) for ids in seqs], seconds, [len(ids) for ids in seqs]
 
 
-def generation_row(musics: list, seconds: float, n: int) -> dict:
-    """Sample length, notes per sample and per second of generation, and the Table 3 metrics of samples."""
+def generation_row(musics: list, seconds: float, n: int, lengths: list[int], budget: int) -> dict:
+    """Sample length, notes per sample and per second of generation, the tokens used and how many samples ended
+    (end-of-song) before the budget, and the Table 3 metrics of samples."""
     scores = [score(m) for m in musics]  # lengths at MMT's decoding tempo (100 qpm)
     notes = sum(sum(len(t.notes) for t in m.tracks) for m in musics)
     summary = summarise(scores)
@@ -100,6 +104,8 @@ def generation_row(musics: list, seconds: float, n: int) -> dict:
         "avg_length_s": summary["length_s"]["mean"],
         "notes_per_sample": notes / n,
         "notes_generated_per_s": notes / seconds,
+        "tokens_per_sample": float(np.mean(lengths)),
+        "ended_before_budget": float(np.mean([length < budget for length in lengths])),
         **{m: summary[m] for m in TABLE3},
     }
 
@@ -161,8 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
             runs[name] = train.run(
                 compose("mmt", "train", [*overrides, f"representation={name}", f"run_dir={run_dir}"])
             )
-        musics, seconds = sample(name, runs[name], args.samples, args.budget, args.batch_size, device)
-        generation[name] = generation_row(musics, seconds, args.samples)
+        musics, seconds, lengths = sample(name, runs[name], args.samples, args.budget, args.batch_size, device)
+        generation[name] = generation_row(musics, seconds, args.samples, lengths, args.budget)
 
     ratios = {
         f"mmt/{b}": {k: generation["mmt"][k] / generation[b][k] if generation[b][k] else None
@@ -174,12 +180,13 @@ def main(argv: list[str] | None = None) -> dict:
     for key, row in tokens.items():
         print(f"{key:20s} {row['tokens_per_note']:11.2f} {row['notes_per_budget']:14.0f}")
     print(f"\n{args.samples} samples each, budget {args.budget}, batch {args.batch_size}, {args.steps} steps, {device}")
-    header = ["length s", "notes", "notes/s gen", "PCE", "SC %", "GC %"]
-    print(f"{'representation':15s} " + " ".join(f"{h:>{w}s}" for h, w in zip(header, (9, 7, 12, 6, 6, 6))))
+    header = ["length s", "notes", "notes/s gen", "tokens", "ended", "PCE", "SC %", "GC %"]
+    print(f"{'representation':15s} " + " ".join(f"{h:>{w}s}" for h, w in zip(header, (9, 7, 12, 7, 6, 6, 6, 6))))
     for name, row in generation.items():
         table3 = " ".join(f"{row[m]['mean']:6.2f}" for m in TABLE3)
         print(f"{name:15s} {row['avg_length_s']:9.2f} {row['notes_per_sample']:7.1f} "
-              f"{row['notes_generated_per_s']:12.1f} {table3}")  # fmt: skip
+              f"{row['notes_generated_per_s']:12.1f} {row['tokens_per_sample']:7.1f} "
+              f"{row['ended_before_budget']:6.0%} {table3}")  # fmt: skip
     for key, r in ratios.items():
         print(f"{key}: " + ", ".join(f"{k} x{v:.2f}" if v is not None else f"{k} -" for k, v in r.items()))
     result = {

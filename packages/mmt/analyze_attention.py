@@ -4,7 +4,8 @@ For test pieces (the checkpoint's data, first ``max_seq_len`` events), the atten
 every earlier note row, averaged over heads and layers, is compared with uniform attention over the
 visible rows: gain = attention x (number of visible rows). The mean gain (1 = no preference) is reported
 by beat distance (query beat - key beat) and by pitch interval (|query pitch - key pitch|, semitones),
-as JSON and as a two-panel PNG.
+as JSON and as a two-panel PNG, with the paper's findings as numbers (:func:`findings`): gain above 1 at the
+fifth and the octave (consonant above dissonant intervals) and at recent beats.
 """
 
 from __future__ import annotations
@@ -59,6 +60,30 @@ def attention_gains(
         return beat_sum / beat_n, beat_n, pitch_sum / pitch_n, pitch_n
 
 
+CONSONANT = (0, 3, 4, 5, 7, 8, 9, 12)  # unison, thirds, fourth, fifth, sixths, octave (semitones)
+DISSONANT = (1, 2, 6, 10, 11)  # seconds, tritone, sevenths
+RECENT_BEATS = (0, 1, 2, 3)
+
+
+def findings(beat_gain: np.ndarray, pitch_gain: np.ndarray) -> dict:
+    """The paper's two observations as numbers: the gain at the fifth and the octave (above 1?), consonant
+    against dissonant intervals, and the most recent beats (above 1?) against the farthest four."""
+
+    def mean(gains: np.ndarray, idx) -> float:
+        return float(np.nanmean([gains[i] for i in idx if i < len(gains)]))
+
+    result = {
+        "fifth": float(pitch_gain[7]), "octave": float(pitch_gain[12]),
+        "consonant_mean": mean(pitch_gain, CONSONANT), "dissonant_mean": mean(pitch_gain, DISSONANT),
+        "recent_beats_mean": mean(beat_gain, RECENT_BEATS),
+        "far_beats_mean": mean(beat_gain, range(len(beat_gain) - 4, len(beat_gain))),
+    }  # fmt: skip
+    result["fifth_and_octave_above_1"] = bool(result["fifth"] > 1 and result["octave"] > 1)
+    result["consonant_above_dissonant"] = bool(result["consonant_mean"] > result["dissonant_mean"])
+    result["recent_beats_above_1"] = bool(result["recent_beats_mean"] > 1)
+    return result
+
+
 def plot(beat_gain: np.ndarray, pitch_gain: np.ndarray, path: Path, overwrite: bool = False) -> Path:
     """The two gain profiles as bar charts side by side, in one PNG."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
@@ -98,11 +123,16 @@ def run(cfg: DictConfig) -> dict:
         "checkpoint": str(cfg.checkpoint), "split": cfg.split, "n_pieces": len(seqs),
         "beat_distance": {"gain": _plain(beat_gain), "pairs": beat_n.astype(int).tolist()},
         "pitch_interval": {"gain": _plain(pitch_gain), "pairs": pitch_n.astype(int).tolist()},
+        "findings": findings(beat_gain, pitch_gain),
     }  # fmt: skip
     plot(np.nan_to_num(beat_gain), np.nan_to_num(pitch_gain), png, bool(cfg.overwrite))
     atomic_write_text(js, json.dumps(result, indent=1))
     print("beat distance  " + " ".join(f"{d}:{g:.2f}" for d, g in enumerate(beat_gain) if np.isfinite(g)))
     print("pitch interval " + " ".join(f"{d}:{g:.2f}" for d, g in enumerate(pitch_gain) if np.isfinite(g)))
+    f = result["findings"]
+    print(f"fifth {f['fifth']:.2f}, octave {f['octave']:.2f}; consonant {f['consonant_mean']:.2f} vs dissonant "
+          f"{f['dissonant_mean']:.2f}; beats 0-3 {f['recent_beats_mean']:.2f} vs the farthest four "
+          f"{f['far_beats_mean']:.2f}")  # fmt: skip
     print(f"-> {png}\n-> {js}")
     return result
 

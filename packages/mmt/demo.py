@@ -1,7 +1,8 @@
 """``python -m mmt.demo``: one sample in each mode (unconditional, instrument-informed, 4-beat continuation of a
 Bach chorale) from the shipped model into ``outputs/demo/mmt/samples``, and where the MIDI / WAV / PNG / CSV files
-are. ``train=true`` first trains a tiny MMT on the chorales (~2.5 minutes; reused from ``outputs/demo/mmt/model``
-by later demos) and uses it instead."""
+are; then the model's attention profiles (``mmt.analyze_attention``) into ``outputs/demo/mmt/attention``.
+``train=true`` first trains a tiny MMT on the chorales (~2.5 minutes; reused from ``outputs/demo/mmt/model`` by
+later demos) and uses it instead."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from omegaconf import DictConfig
 
 from gm_common.cli import compose, entry_point
 from gm_common.corpus import list_collection
-from mmt import generate, train
+from mmt import analyze_attention, generate, train
 
 
 def demo_model(cfg: DictConfig) -> str:
@@ -41,6 +42,9 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     written = generate.run(compose("mmt", "generate", common))
     written += generate.run(compose("mmt", "generate", [*common, f"instruments=[{instruments}]"]))
     written += generate.run(compose("mmt", "generate", [*common, f"prompt={chorale}", f"beats={cfg.beats}"]))
+    attention = [f"checkpoint={checkpoint}", f"out_dir={Path(cfg.out_dir) / 'attention'}", "overwrite=true",
+                 f"n_pieces={cfg.attention_pieces}"]  # fmt: skip
+    analyze_attention.run(compose("mmt", "analyze_attention", attention))
     print(f"\nmmt demo done in {time.time() - t0:.0f} s; files:")
     for files in written:
         for kind in ("mid", "wav", "png", "csv"):

@@ -2,7 +2,7 @@
 
 Modes (one model): unconditional (default); instrument-informed (``instruments=[violin,viola,cello]``);
 n-beat continuation of a MIDI/MusicXML file (``prompt=path beats=4``). ``checkpoint`` is a shipped model's name
-(default ``chorales_quartets``; ``list_models=true`` lists them) or a checkpoint file / run folder. Per sample
+(default ``corpus_tiny``; ``list_models=true`` lists them) or a checkpoint file / run folder. Per sample
 it writes ``<mode>_<i>.mid`` (one track per instrument), ``.wav`` (FluidSynth), ``.png`` (piano roll) and
 ``.csv`` (the event table) into ``out_dir``; existing files are never replaced unless ``overwrite=true``.
 Every input (model, instrument names, prompt file) is checked before anything is written. A thin layer over

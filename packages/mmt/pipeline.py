@@ -2,7 +2,7 @@
 
     from mmt.pipeline import MMT
 
-    mmt = MMT.from_pretrained("chorales_quartets")
+    mmt = MMT.from_pretrained("corpus_tiny")
     songs = mmt.generate(n_samples=2)                               # unconditional
     songs = mmt.generate(instruments=["violin", "viola", "cello"])  # instrument-informed
     songs = mmt.generate(prompt="piece.mxl", beats=4)               # continuation of the first 4 beats
@@ -29,7 +29,7 @@ from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, ext
 from mmt.sampling import SamplingConfig, decoding_for, generate, trim
 
 PRETRAINED = Path(__file__).parent / "pretrained"
-DEFAULT_MODEL = "chorales_quartets"
+DEFAULT_MODEL = "corpus_tiny"
 
 
 # -- prompts of the three modes ------------------------------------------------------------------

@@ -5,11 +5,13 @@ from mmt.demo import run
 
 
 def test_demo_samples_each_mode(trained_run, tmp_path, capsys):
-    written = run(compose("mmt", "demo", [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "max_events=40"]))
+    overrides = [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "max_events=40", "attention_pieces=2"]
+    written = run(compose("mmt", "demo", overrides))
     assert len(written) == 3 and all("csv" in files for files in written)
     samples = tmp_path / "samples"
     assert {p.stem for p in samples.glob("*.csv")} == {"unconditional_0", "instrument_0", "continuation_0"}
     assert (samples / "continuation_0.mid").is_file()  # the chorale's first beats at least
+    assert (tmp_path / "attention" / "attention.png").stat().st_size > 0  # the profiles on the demo page
     assert "mmt demo done" in capsys.readouterr().out
 
 

@@ -66,6 +66,23 @@ def test_attention_analysis_writes_png_and_json(trained_run, tmp_path):
     assert (tmp_path / "attention.png").stat().st_size > 0 and (tmp_path / "attention.json").is_file()
     gains = [g for g in result["beat_distance"]["gain"] if g is not None]
     assert gains and all(g > 0 for g in gains) and result["beat_distance"]["pairs"][0] > 0
+    found = result["findings"]
+    recent = [g for g in result["beat_distance"]["gain"][:4] if g is not None]
+    assert found["recent_beats_mean"] == pytest.approx(np.mean(recent))
+    assert found["recent_beats_above_1"] == (found["recent_beats_mean"] > 1)
+    assert found["octave"] == pytest.approx(result["pitch_interval"]["gain"][12])
+
+
+def test_attention_findings_are_read_from_the_gain_profiles():
+    from mmt.analyze_attention import findings
+
+    pitch = np.ones(25)
+    pitch[[7, 12]], pitch[[1, 6]] = 1.5, 0.5
+    beats = np.linspace(2.0, 0.5, 17)
+    found = findings(beats, pitch)
+    assert found["fifth_and_octave_above_1"] and found["consonant_above_dissonant"] and found["recent_beats_above_1"]
+    assert found["far_beats_mean"] < 1 < found["recent_beats_mean"]
+    assert not findings(beats[::-1], 2 - pitch)["consonant_above_dissonant"]
 
 
 def _chorale():

@@ -10,7 +10,7 @@ from gm_common.checkpoint import load_checkpoint
 from gm_common.errors import CheckpointError, ConfigError
 from gm_common.pretrained import export_checkpoint, print_pretrained, write_card
 from mmt.model import MMTTransformer
-from mmt.pipeline import MMT
+from mmt.pipeline import DEFAULT_MODEL, MMT
 from mmt.representation import Encoding
 
 ENC = Encoding()
@@ -89,10 +89,8 @@ def test_a_checkpoint_of_commit_bac9ecd_ships_and_loads(tmp_path):
     ckpt = {"hyper_parameters": {"model": model, "encoding": encoding, "optim": optim, "data": data},
             "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}, "global_step": 2400}  # fmt: skip
     torch.save(ckpt, tmp_path / "last.ckpt")
-    export_checkpoint(
-        tmp_path / "last.ckpt", tmp_path / "root" / "chorales_quartets" / "model.safetensors", prefix="net."
-    )
-    write_card(tmp_path / "root" / "chorales_quartets", {"summary": "test"})
+    export_checkpoint(tmp_path / "last.ckpt", tmp_path / "root" / DEFAULT_MODEL / "model.safetensors", prefix="net.")
+    write_card(tmp_path / "root" / DEFAULT_MODEL, {"summary": "test"})
     mmt = MMT.from_pretrained(root=tmp_path / "root")  # the default name
     x = torch.zeros(1, 5, 6, dtype=torch.long)
     assert torch.allclose(mmt.net(x), net.eval()(x), atol=1e-2)
