@@ -12,6 +12,7 @@
     .venv/bin/python benchmarks/mmt_vs_baselines.py --steps 2000 [--model paper] [--trainer gpu]
     .venv/bin/python benchmarks/mmt_vs_baselines.py --runs mmt=RUN remi_plus=RUN mmm=RUN   # trained runs
     .venv/bin/python benchmarks/mmt_vs_baselines.py --experiment corpus_tiny --runs ...    # the shipped model's
+    ... --run-to-budget --out ...   # end-of-song never sampled: every sample fills the budget (notes per budget)
     .venv/bin/python benchmarks/mmt_vs_baselines.py --tiny                                 # seconds: a smoke run
 
 Prints a table with the ratios MMT/REMI+ and MMT/MMM and writes benchmarks/results/mmt_vs_baselines.json.
@@ -71,25 +72,25 @@ def token_rows(pieces: list[np.ndarray], encoding: Encoding, budget: int) -> dic
 
 
 def sample(
-    name: str, run: Path, n: int, budget: int, batch_size: int, device: torch.device
+    name: str, run: Path, n: int, budget: int, batch_size: int, device: torch.device, allow_end: bool = True
 ) -> tuple[list, float, list[int]]:
     """``n`` unconditional samples of a trained run as ``muspy.Music``, the seconds generation took (after a short
     warm-up run: the first call of a process sets up kernels and, in ``transformers``, seconds of imports) and the
-    events or tokens of each sample."""
+    events or tokens of each sample. ``allow_end=False``: no end-of-song, every sample runs to the budget."""
     if name == "mmt":
         mmt = MMT.from_pretrained(run, device=device)
         mmt.sample(unconditional_prompt(), 1, SamplingConfig(), 0, 16)
         t0 = time.perf_counter()
-        codes = mmt.sample(unconditional_prompt(), n, SamplingConfig(), 0, budget, batch_size)
+        codes = mmt.sample(unconditional_prompt(), n, SamplingConfig(allow_end=allow_end), 0, budget, batch_size)
         seconds = time.perf_counter() - t0
         return [mmt.decode(c) for c in codes], seconds, [len(c) for c in codes]
     net, tok, _ = load_baseline(run, name)
     net.to(device)
     generate_tokens(net, 1, 16)
     t0 = time.perf_counter()
-    seqs = generate_tokens(net, n, budget, batch_size)
+    seqs = generate_tokens(net, n, budget, batch_size, allow_end=allow_end)
     seconds = time.perf_counter() - t0
-    return [music_of(decode_tokens(ids, tok)) for ids in seqs], seconds, [len(ids) for ids in seqs]
+    return [music_of(decode_tokens(ids, tok)) for ids in seqs], seconds, [len(ids) + 1 for ids in seqs]  # + [BOS]
 
 
 def generation_row(musics: list, seconds: float, n: int, lengths: list[int], budget: int) -> dict:
@@ -129,6 +130,9 @@ def main(argv: list[str] | None = None) -> dict:
         help="events (MMT) or tokens (REMI+, MMM) per sample (default 1,024; --tiny: 256)",
     )
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument(
+        "--run-to-budget", action="store_true", help="never sample end-of-song: every sample fills the budget"
+    )
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--tiny", action="store_true", help="a 2-layer, 32-unit model on 12 chorales: seconds")
@@ -167,7 +171,9 @@ def main(argv: list[str] | None = None) -> dict:
             runs[name] = train.run(
                 compose("mmt", "train", [*overrides, f"representation={name}", f"run_dir={run_dir}"])
             )
-        musics, seconds, lengths = sample(name, runs[name], args.samples, args.budget, args.batch_size, device)
+        musics, seconds, lengths = sample(
+            name, runs[name], args.samples, args.budget, args.batch_size, device, not args.run_to_budget
+        )
         generation[name] = generation_row(musics, seconds, args.samples, lengths, args.budget)
 
     ratios = {
@@ -179,7 +185,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'representation':20s} {'tokens/note':>11s} {f'notes in {args.budget}':>14s}")
     for key, row in tokens.items():
         print(f"{key:20s} {row['tokens_per_note']:11.2f} {row['notes_per_budget']:14.0f}")
-    print(f"\n{args.samples} samples each, budget {args.budget}, batch {args.batch_size}, {args.steps} steps, {device}")
+    to_budget = ", end-of-song never sampled" if args.run_to_budget else ""
+    print(f"\n{args.samples} samples each, budget {args.budget}{to_budget}, batch {args.batch_size}, "
+          f"{args.steps} steps, {device}")  # fmt: skip
     header = ["length s", "notes", "notes/s gen", "tokens", "ended", "PCE", "SC %", "GC %"]
     print(f"{'representation':15s} " + " ".join(f"{h:>{w}s}" for h, w in zip(header, (9, 7, 12, 7, 6, 6, 6, 6))))
     for name, row in generation.items():

@@ -46,6 +46,7 @@ class SamplingConfig:
     filter_threshold: float = 0.9  # top-k keeps ceil((1 - threshold) * V) outcomes per field
     top_p: float = 1.0  # nucleus sampling on top of top-k (1.0 = off)
     only_declared_instruments: bool = True  # notes use only instruments declared in the sequence
+    allow_end: bool = True  # False: end-of-song is never drawn, so every row runs to the budget (benchmarks)
 
 
 # Sampler rows: the six fields, the instrument of an instrument row, and a row that always draws 0 (it
@@ -139,6 +140,8 @@ class FieldSampler:
         )
         if self.cfg.only_declared_instruments:
             bias[:, F_INSTRUMENT, :n_inst].masked_fill_(self.undeclared(), NEG_INF)
+        if not self.cfg.allow_end:  # a note row stays samplable whenever end-of-song is (the type table)
+            bias[:, F_TYPE, TYPE_EOS] = NEG_INF
         return bias
 
     def sample(self, logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:

@@ -87,6 +87,8 @@ def test_mmt_generate_samples_a_baseline_within_its_budget(baseline_runs, name, 
     net, tok, _ = load_baseline(baseline_runs[name], name)
     seqs = generate_tokens(net, 3, 40, batch_size=2)
     assert len(seqs) == 3 and all(len(s) <= 39 for s in seqs) and tok["EOS_None"] not in sum(seqs, [])
+    full = generate_tokens(net, 3, 40, batch_size=2, allow_end=False)  # end-of-song never drawn
+    assert [len(s) for s in full] == [39, 39, 39] and tok["EOS_None"] not in sum(full, [])
     with pytest.raises(ConfigError, match="exceeds the model's maximum length"):
         generate_tokens(net, 1, net.config.n_positions + 1)
 

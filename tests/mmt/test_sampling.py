@@ -148,3 +148,15 @@ def test_cuda_graph_replays_draw_the_same_tokens_as_eager_steps(playing_net):
             for d in ("static", "graph")]  # fmt: skip
     playing_net.cpu()
     assert torch.equal(runs[0], runs[1])
+
+
+def test_without_end_of_song_every_row_runs_to_the_budget(net):
+    g = torch.Generator().manual_seed(0)
+    prompt = torch.zeros(4, 1, 6, dtype=torch.long)
+    ended = generate(net, prompt, 120, SamplingConfig(temperature=1.5), generator=torch.Generator().manual_seed(0))
+    assert (ended[:, :, F_TYPE] == TYPE_EOS).any(), "this untrained net does end songs early"
+    out = generate(net, prompt, 120, SamplingConfig(temperature=1.5, allow_end=False), generator=g)
+    assert out.shape == (4, 120, 6) and not (out[:, :, F_TYPE] == TYPE_EOS).any()
+    for seq in trim(out):
+        assert len(seq) == 120
+        _check_rules(seq)
