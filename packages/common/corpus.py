@@ -327,8 +327,9 @@ def _convert(
             kept[i] = (info, len(notes.index))
             for track in arrays:
                 notes.append(track)
-        infos = [kept[i][0] for i in sorted(kept)]
-        notes.close(order=[kept[i][1] + k for i in sorted(kept) for k in range(len(kept[i][0]["tracks"]))])
+        records = [kept[i] for i in sorted(kept)]  # back in `paths` order
+        infos = [info for info, _ in records]
+        notes.close(order=[first + k for info, first in records for k in range(len(info["tracks"]))])
         (tmp / "pieces.json").write_text(json.dumps({"version": CACHE_VERSION, "pieces": infos, "skipped": failures}))
     if failures:
         log.warning("skipped %d of %d files; first: %s", len(failures), len(paths), "; ".join(failures[:3]))
