@@ -13,7 +13,7 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from arranger.data import Example, get_spec, load_examples, split_examples
@@ -156,6 +156,22 @@ class ArrangerData(L.LightningDataModule):
         )
 
 
+def ema_update(decay: float, warmup: bool = False):
+    """``AveragedModel`` update: average <- decay * average + (1 - decay) * weights (``warmup``: ramped decay)."""
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        n = int(n_averaged)
+        d = min(decay, (1 + n) / (10 + n)) if warmup else decay
+        if averaged[0].is_floating_point():  # AveragedModel groups the tensors by dtype
+            torch._foreach_lerp_(averaged, current, 1.0 - d)
+        else:
+            for a, c in zip(averaged, current):
+                a.copy_(a * d + c * (1 - d))
+
+    return update
+
+
 class ArrangerModule(L.LightningModule):
     """A part-separation net (``model``: a plain config dict, ``arranger.models.build_net``) for a dataset's
     parts (``dataset``: name, labels, programs), trained with Adam (AdamW when ``weight_decay``).
@@ -164,8 +180,11 @@ class ArrangerModule(L.LightningModule):
     ``schedule`` (``gm_common.schedules.WarmupDecay`` arguments) sets a per-step learning-rate schedule;
     otherwise ``lr_decay_patience`` halves the rate after that many validations without a lower validation
     loss. ``ema`` (a decay such as 0.999) keeps an exponential moving average of the weights in ``ema_net``;
-    it is what validation, testing and inference use. ``monitor`` (``val/loss`` or ``val/acc``) picks the
-    best checkpoint, and training stops after ``patience`` validations without improvement (None: never).
+    it is what validation, testing and inference use. ``ema_warmup`` ramps the decay up as
+    ``min(ema, (1 + n) / (10 + n))`` after ``n`` updates, so the first random weights fade out within a few
+    hundred steps instead of weighing on a short run's average for thousands. ``monitor`` (``val/loss`` or
+    ``val/acc``) picks the best checkpoint, and training stops after ``patience`` validations without
+    improvement (None: never).
     """
 
     def __init__(
@@ -175,6 +194,7 @@ class ArrangerModule(L.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         ema: float | None = None,
+        ema_warmup: bool = False,
         lr_decay_patience: int | None = None,
         schedule: dict | None = None,
         monitor: str = "val/loss",
@@ -185,7 +205,7 @@ class ArrangerModule(L.LightningModule):
         self.net = build_net(model, len(dataset["labels"]))
         self.ema_net = None
         if ema:
-            self.ema_net = AveragedModel(self.net, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True)
+            self.ema_net = AveragedModel(self.net, multi_avg_fn=ema_update(ema, ema_warmup), use_buffers=True)
             self.ema_net.requires_grad_(False)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -49,3 +49,21 @@ def test_weight_decay_picks_adamw_and_ema_is_used_in_eval():
     assert isinstance(module.configure_optimizers(), torch.optim.AdamW)
     assert module.ema_net is not None and not any(p.requires_grad for p in module.ema_net.parameters())
     assert ArrangerModule(MODEL, DATASET).configure_optimizers().__class__ is torch.optim.Adam
+
+
+def test_ema_warmup_forgets_the_first_weights_faster():
+    plain, warm = (ArrangerModule(MODEL, DATASET, ema=0.999, ema_warmup=w) for w in (False, True))
+    warm.net.load_state_dict(plain.net.state_dict())
+    warm.ema_net.module.load_state_dict(plain.ema_net.module.state_dict())
+    for module in (plain, warm):
+        for _ in range(50):
+            with torch.no_grad():
+                for p in module.net.parameters():
+                    p.add_(1.0)  # every step moves the weights by one
+            module.ema_net.update_parameters(module.net)
+
+    def lag(module):  # how far the average trails the current weights (0 = caught up)
+        pairs = zip(module.net.parameters(), module.ema_net.module.parameters())
+        return max((p - a).abs().max().item() for p, a in pairs)
+
+    assert lag(warm) < 10 < 45 < lag(plain) <= 50
