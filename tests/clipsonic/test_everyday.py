@@ -136,3 +136,17 @@ def test_the_judge_tells_the_events_apart():
     judge = train_judge(fit, np.repeat(np.arange(len(EVENTS)), 8), class_text, steps=100, log=lambda _: None)
     accuracy = (judge_audio(judge, held_out)["pred"] == np.repeat(np.arange(len(EVENTS)), 4)).mean()
     assert accuracy >= 0.85, accuracy
+
+
+def test_prompt_benchmark_on_the_world(tiny, tmp_path):
+    """``benchmarks/clipsonic_prompts.py``: every event's name as the prompt, each seed judged."""
+    from tests.common.benchmarks import load_benchmark
+
+    out = tmp_path / "prompts.json"
+    res = load_benchmark("clipsonic_prompts").main([
+        "--seeds", "2", "--steps", "2", "--out", str(out), f"root={tiny}", f"models={tiny}", "data=everyday_tiny",
+        "judge_steps=3", f"out_dir={tmp_path}"])  # fmt: skip
+    assert [r["prompt"] for r in res["rows"]] == CLASS_NAMES and all(r["n"] == 2 for r in res["rows"])
+    for r in res["rows"]:
+        assert r["accuracy"] * 2 + sum(count for _, count in r["misses"]) == 2
+    assert res["target"]["met"] == (res["rows"][0]["accuracy"] >= 0.8) and out.is_file()
