@@ -76,6 +76,13 @@ RECIPES: dict[str, list[list[str]]] = {
         ["clipsonic.train", "trainer.max_steps=600", "trainer.progress_refresh_rate=200"],
         ["clipsonic.train_vocoder", "trainer.progress_refresh_rate=200"],
     ],
+    # The everyday sound events ("dog barking", ...); no neural vocoder yet: generation uses Griffin-Lim.
+    "clipsonic/everyday": [
+        ["clipsonic.data.everyday"],
+        ["clipsonic.train_clip", "data=everyday", "trainer.progress_refresh_rate=200"],
+        ["clipsonic.train_prior", "data=everyday", "trainer.progress_refresh_rate=200"],
+        ["clipsonic.train", "data=everyday", "trainer.max_steps=1500", "trainer.progress_refresh_rate=50"],
+    ],
 }
 
 
@@ -197,24 +204,36 @@ def training_summary(run: Path) -> dict:
     return {"steps": max(int(r["step"]) for r in rows), "best_val_acc": best_acc, "best_val_step": best_step}
 
 
+WORLD_MODULES = {"synthetic": "synthesize", "everyday": "everyday"}  # the module that writes each world's set
+
+
 def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
-    """Ship the four models (CLIP, prior, diffusion, vocoder) and evaluate them as shipped on the test split."""
+    """Ship the models (CLIP, prior, diffusion and the neural vocoder where the run trained one) and evaluate
+    them as shipped on the test split of the world they were trained on."""
+    from omegaconf import OmegaConf
+
     from clipsonic.clip import export_clip
     from clipsonic.pipeline import ClipSonicPipeline
     from clipsonic.vocoder import export_vocoder
     from gm_common.pretrained import export_checkpoint
 
+    config = OmegaConf.load(run / "diffusion" / "checkpoints" / "config.yaml")
+    world = str(OmegaConf.select(config, "data.world", default="synthetic"))  # runs before data.world: synthetic
     export_clip(run / "clip" / "clip.pt", dest / "clip.safetensors")
     for part in ("prior", "diffusion"):
         export_checkpoint(run / part / "checkpoints" / "last.ckpt", dest / f"{part}.safetensors")
-    export_vocoder(run / "vocoder" / "checkpoints" / "last.ckpt", dest / "vocoder.safetensors")  # no discriminators
+    parts = ["clip", "prior", "diffusion"]
+    if (run / "vocoder" / "checkpoints" / "last.ckpt").is_file():
+        export_vocoder(run / "vocoder" / "checkpoints" / "last.ckpt", dest / "vocoder.safetensors")  # no discriminators
+        parts.append("vocoder")
     out = run / "eval_shipped"
-    subprocess.run(  # the table of the shipped weights (64 queries per mode, guidance 3, DDIM 25, Griffin-Lim)
+    subprocess.run(  # the table of the shipped weights (8 queries per class and mode, guidance 3, DDIM 25, Griffin-Lim)
         [
             sys.executable,
             "-m",
             "clipsonic.evaluate",
             f"root={run}",
+            f"data={world}",
             f"models={dest.name}",
             f"pretrained_root={dest.parent}",
             "per_class=8",
@@ -238,13 +257,15 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
     ).log_mels
     reproduce.update(log_mel_mean=float(mels.mean()), log_mel_std=float(mels.std()))
     acc = {mode: round(table[mode]["accuracy"], 3) for mode in ("IQ", "ZS", "PD")}
+    vocoder = "neural vocoder" if "vocoder" in parts else "no neural vocoder (Griffin-Lim)"
     return {
-        "summary": "CLIP + prior + mel diffusion + neural vocoder of the synthetic audio-visual world; judge "
+        "summary": f"CLIP + prior + mel diffusion, {vocoder}, of the {world} audio-visual world; judge "
         f"accuracy IQ {acc['IQ']}, ZS {acc['ZS']}, PD {acc['PD']} (chance {table['chance']['accuracy']})",
-        "architecture": {
-            part: load_hparams(dest / f"{part}.safetensors") for part in ("clip", "prior", "diffusion", "vocoder")
+        "architecture": {part: load_hparams(dest / f"{part}.safetensors") for part in parts},
+        "data": {
+            "world": f"{world} (python -m clipsonic.data.{WORLD_MODULES[world]} defaults)",
+            "classes": result["classes"],
         },
-        "data": {"world": "synthetic (python -m clipsonic.data.synthesize defaults)", "classes": result["classes"]},
         "reproduce": reproduce,
         "test": {
             "settings": result["settings"],
