@@ -6,7 +6,9 @@ sub-layer outputs, not to the attention weights. The decoder keeps a key/value c
 (``TransformerNet.step``): each new note costs one position of attention per layer.
 
 Positions are note indices (sinusoidal, added after the input projection); long pieces are predicted in
-overlapping windows of ``window`` notes (see ``TransformerNet.forward``).
+overlapping windows of ``window`` notes (see ``TransformerNet.forward``). ``distance_bias`` (not in the paper)
+adds ALiBi's per-head penalty ``-slope_h * |i - j|`` to the attention scores of notes ``i`` and ``j``, so each
+head starts out looking at nearby notes, as a (Bi)LSTM does (Press et al., 2022).
 """
 
 from __future__ import annotations
@@ -41,13 +43,25 @@ class KVCache:
 class SelfAttention(nn.Module):
     """Multi-head self-attention on fused scaled-dot-product attention, with an optional key/value cache."""
 
-    def __init__(self, d_model: int, heads: int):
+    def __init__(self, d_model: int, heads: int, distance_bias: bool = False):
         super().__init__()
         if d_model % heads:
             raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
         self.heads, self.head_dim = heads, d_model // heads
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
+        slopes = 2.0 ** (-8.0 * torch.arange(1, heads + 1) / heads) if distance_bias else None
+        self.register_buffer("slopes", slopes, persistent=False)  # ALiBi's geometric slopes; not in checkpoints
+
+    def _bias(self, q_start: int, n: int, n_keys: int, causal: bool, keep: torch.Tensor | None) -> torch.Tensor:
+        """Float attention mask (.., heads, n, n_keys): the distance penalty, -inf on masked keys."""
+        q = torch.arange(q_start, q_start + n, device=self.slopes.device)
+        k = torch.arange(n_keys, device=self.slopes.device)
+        dist = (q[:, None] - k[None, :]).abs().float()
+        bias = -self.slopes[:, None, None] * dist
+        if causal:
+            bias = bias.masked_fill(k[None, :] > q[:, None], float("-inf"))
+        return bias if keep is None else bias.masked_fill(~keep, float("-inf"))
 
     def forward(
         self,
@@ -62,7 +76,7 @@ class SelfAttention(nn.Module):
         on an empty cache); their keys/values are appended to the cache."""
         b, n, d = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        mask = None
+        mask, start = None, 0
         if cache is not None:
             start = cache.length
             if start and n != 1:
@@ -73,6 +87,8 @@ class SelfAttention(nn.Module):
             causal = causal and start == 0 and n > 1
         elif key_pad is not None and not causal:
             mask = ~key_pad[:, None, None, :]  # True = may attend
+        if self.slopes is not None:
+            mask, causal = self._bias(start, n, k.shape[2], causal, mask), False
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
         return self.proj(y.transpose(1, 2).reshape(b, n, d))
 
@@ -80,9 +96,9 @@ class SelfAttention(nn.Module):
 class Block(nn.Module):
     """Post-norm Transformer layer: x = LN(x + attn(x)); x = LN(x + FF(x))."""
 
-    def __init__(self, d_model: int, heads: int, ff: int, dropout: float):
+    def __init__(self, d_model: int, heads: int, ff: int, dropout: float, distance_bias: bool = False):
         super().__init__()
-        self.attn = SelfAttention(d_model, heads)
+        self.attn = SelfAttention(d_model, heads, distance_bias)
         self.ff = nn.Sequential(nn.Linear(d_model, ff), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff, d_model))
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.drop = nn.Dropout(dropout)
@@ -113,13 +129,14 @@ class TransformerNet(nn.Module):
         dropout: float = 0.2,
         causal: bool = False,
         window: int = 1024,
+        distance_bias: bool = False,
         **emb,
     ):
         super().__init__()
         self.embed = NoteEmbedding(n_parts, **emb)
         self.causal, self.window, self.d_model, self.heads = causal, window, d_model, heads
         self.inp = nn.Linear(self.embed.dim, d_model)
-        self.blocks = nn.ModuleList(Block(d_model, heads, ff, dropout) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(d_model, heads, ff, dropout, distance_bias) for _ in range(layers))
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(d_model, n_parts)
 

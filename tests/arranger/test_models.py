@@ -69,3 +69,29 @@ def test_loss_ignores_padding():
     real = torch.cat([logits[0, :5], logits[1, :11]])
     ref = F.cross_entropy(real, torch.cat([batch["label"][0, :5], batch["label"][1, :11]]))
     assert torch.allclose(loss, ref)
+
+
+@pytest.mark.parametrize("kind", ["transformer_dec", "transformer_enc"])
+def test_distance_bias_keeps_padding_causality_and_checkpoints(kind):
+    torch.manual_seed(0)
+    net = build_net(_cfg(kind, distance_bias=True), 4).eval()
+    plain = build_net(_cfg(kind), 4)
+    assert net.state_dict().keys() == plain.state_dict().keys()  # the slopes are not saved
+    net.load_state_dict(plain.state_dict())
+    a, b = _seq(9, 1), _seq(14, 2)
+    with torch.no_grad():
+        both, alone, without = net(collate([a, b])), net(collate([a])), plain.eval()(collate([a]))
+    assert torch.allclose(both[0, :9], alone[0], atol=1e-5) and not torch.allclose(alone, without, atol=1e-3)
+    changed = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in a.items()}
+    changed["pitch"][6:] = 30
+    with torch.no_grad():
+        future = net(collate([changed]))
+    assert torch.allclose(future[0, :6], alone[0, :6], atol=1e-5) == (kind == "transformer_dec")
+
+
+def test_distance_bias_favours_near_notes():
+    net = build_net(_cfg("transformer_enc", distance_bias=True), 4).blocks[0].attn
+    bias = net._bias(0, 6, 6, False, None)
+    assert bias.shape == (2, 6, 6) and torch.all(bias.diagonal(dim1=1, dim2=2) == 0)
+    assert torch.all(bias[:, 0, 1] > bias[:, 0, 5])
+    assert torch.all(bias[0, 0, 1:] < bias[1, 0, 1:])  # head 0 the most local

@@ -85,14 +85,21 @@ def test_offline_model_refuses_to_stream(tmp_path, cache_dir, tiny_train):
         StreamingArranger(Arranger.from_checkpoint(run_dir / "checkpoints" / "last.ckpt"))
 
 
-@pytest.fixture(scope="module")
-def tiny_decoder(tmp_path_factory, cache_dir, tiny_train) -> Path:
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "distance_bias"])
+def tiny_decoder(request, tmp_path_factory, cache_dir, tiny_train) -> Path:
     """A tiny Transformer decoder with a 16-note window, so that streaming slides its context window."""
     run_dir = tiny_train(
         tmp_path_factory.mktemp("dec"),
         cache_dir,
         "transformer_dec",
-        ["model.d_model=32", "model.ff=64", "model.heads=4", "model.window=16", "test=false"],
+        [
+            "model.d_model=32",
+            "model.ff=64",
+            "model.heads=4",
+            "model.window=16",
+            "test=false",
+            f"model.distance_bias={str(request.param).lower()}",
+        ],
     )
     return run_dir / "checkpoints" / "last.ckpt"
 
