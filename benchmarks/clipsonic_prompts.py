@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
     settings = {
         "mode": args.mode,
         "sampler": str(gen.sampler),
-        "steps": int(gen.steps),
+        "steps": args.steps,
         "guidance": float(gen.guidance),
     }
     print(f"models {cfg.models}, {settings}, seeds 0..{args.seeds - 1}, vocoder {cfg.vocoder}")
