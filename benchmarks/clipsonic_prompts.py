@@ -46,7 +46,7 @@ def per_class_table(names: list[str], heard: dict[str, list[int]]) -> list[dict]
 def main(argv: list[str] | None = None) -> dict:
     import numpy as np
 
-    from clipsonic.evaluate import Evaluator, vocode_and_measure
+    from clipsonic.evaluate import Evaluator, audio_mels
     from clipsonic.judge import judge_audio
     from gm_common.cli import compose
     from gm_common.files import atomic_write_text
@@ -69,10 +69,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"models {cfg.models}, {settings}, seeds 0..{args.seeds - 1}, vocoder {cfg.vocoder}")
     heard: dict[str, list[int]] = {}
     for name in ev.names:
-        mels = np.concatenate(
-            [ev.pipe(name, n=1, seed=s, **settings).log_mels for s in range(args.seeds)]
-        )  # exactly what `python -m clipsonic.generate "<name>" seed=<s>` generates
-        heard[name] = judge_audio(ev.judge, vocode_and_measure(mels, ev.mel, ev.pipe.vocoder))["pred"].tolist()
+        audio = np.concatenate(
+            [ev.pipe(name, n=1, seed=s, **settings).audio for s in range(args.seeds)]
+        )  # exactly what `python -m clipsonic.generate "<name>" seed=<s>` writes
+        heard[name] = judge_audio(ev.judge, audio_mels(audio, ev.mel))["pred"].tolist()
         print(f"  {name:<22} {np.mean(np.array(heard[name]) == ev.names.index(name)):.2f}")
     rows = per_class_table(ev.names, heard)
     print(f"\n{'prompt':<22}{'judged right':>13}{'95% CI':>16}  heard instead")

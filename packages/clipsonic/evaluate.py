@@ -53,12 +53,18 @@ def class_names(labels_csv: str, labels: np.ndarray) -> list[str]:
     return [names.get(k, f"class {k}") for k in range(int(labels.max()) + 1)]
 
 
+def audio_mels(audio: np.ndarray, mel: dict) -> np.ndarray:
+    """Audio [B, samples] -> log-mels [B, n_mels, frames]: what the judge hears."""
+    from clipsonic.data.dataset import audio_to_mel
+
+    return np.stack([audio_to_mel(a, mel) for a in audio])
+
+
 def vocode_and_measure(log_mels: np.ndarray, mel: dict, vocoder: str) -> np.ndarray:
     """Generated log-mels -> audio (Griffin-Lim or a neural vocoder) -> log-mels again (what a listener hears)."""
-    from clipsonic.data.dataset import audio_to_mel
     from clipsonic.vocoder import vocode_batch
 
-    return np.stack([audio_to_mel(a, mel) for a in vocode_batch(log_mels, mel, vocoder)])
+    return audio_mels(vocode_batch(log_mels, mel, vocoder), mel)
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
