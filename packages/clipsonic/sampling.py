@@ -58,7 +58,8 @@ def guided_sample(
         raise ConfigError("classifier-free guidance needs an unconditional embedding")
     scheduler.set_timesteps(min(steps, int(scheduler.config.num_train_timesteps)))
     device, b = cond.device, cond.shape[0]
-    x = torch.randn(shape, generator=generator).to(device) * scheduler.init_noise_sigma
+    noise_device = generator.device if generator is not None else "cpu"  # a CPU generator: the same noise anywhere
+    x = torch.randn(shape, generator=generator, device=noise_device).to(device) * scheduler.init_noise_sigma
     for t in scheduler.timesteps:
         xin = scheduler.scale_model_input(x, t)
         if guidance == 1.0:

@@ -48,3 +48,16 @@ def test_bad_settings():
         guided_sample(lambda x, t, c: x, torch.zeros(1, 2), (1, 2), sched, steps=0)
     with pytest.raises(ConfigError, match="unconditional"):
         guided_sample(lambda x, t, c: x, torch.zeros(1, 2), (1, 2), sched, steps=2, guidance=2.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("kind", ["ddim", "ddpm"])
+def test_a_generator_on_the_gpu_draws_the_noise_there(kind):
+    """The device check's sampling failed with a CUDA generator: the first noise was drawn on the CPU."""
+    sched = make_scheduler(kind, 100, "squaredcos_cap_v2")
+    cond = torch.zeros(2, 3, device="cuda")
+    out = guided_sample(
+        lambda x, t, c: torch.zeros_like(x), cond, tuple(X0.shape), sched, 5,
+        generator=torch.Generator(device="cuda").manual_seed(0),
+    )  # fmt: skip
+    assert out.device.type == "cuda" and torch.isfinite(out).all()
