@@ -56,8 +56,16 @@ TINY = ["model=tiny", "model.dim=32", "model.depth=2", "model.heads=2", "model.m
 TABLE3 = ("pitch_class_entropy", "scale_consistency", "groove_consistency")
 
 
+def piece_seconds(notes: np.ndarray, encoding: Encoding, tempo_qpm: float = 100.0) -> float:
+    """A piece's length in seconds at MMT's decoding tempo (the end of its last note), as ``mmt.evaluate.score``."""
+    ends = notes[:, 0] * encoding.resolution + notes[:, 1] + np.asarray(encoding.duration_values)[notes[:, 3] - 1]
+    return float(ends.max()) / encoding.resolution * 60.0 / tempo_qpm
+
+
 def token_rows(pieces: list[np.ndarray], encoding: Encoding, budget: int) -> dict[str, dict]:
-    """Tokens per note of every representation (MidiTok's with and without velocity tokens) over ``pieces``."""
+    """Tokens per note of every representation (MidiTok's with and without velocity tokens) over ``pieces``, and
+    the seconds of music a budget holds at the pieces' own density (what a model that keeps it would reach)."""
+    notes_per_s = sum(len(p) for p in pieces) / sum(piece_seconds(p, encoding) for p in pieces)
     rows = {}
     for name in REPRESENTATIONS:
         for velocities in (False, True) if name != "mmt" else (False,):
@@ -67,6 +75,7 @@ def token_rows(pieces: list[np.ndarray], encoding: Encoding, budget: int) -> dic
             rows[name + ("+velocity" if velocities else "")] = {
                 "tokens": tokens, "notes": notes, "tokens_per_note": tokens / notes,
                 "notes_per_budget": budget * notes / tokens,
+                "seconds_per_budget": budget * notes / tokens / notes_per_s,
             }  # fmt: skip
     return rows
 
@@ -182,9 +191,10 @@ def main(argv: list[str] | None = None) -> dict:
         for b in BASELINES
     }  # fmt: skip
     print(f"test split of {', '.join(args.collections)} ({len(pieces)} pieces, voices={args.voices})")
-    print(f"{'representation':20s} {'tokens/note':>11s} {f'notes in {args.budget}':>14s}")
+    print(f"{'representation':20s} {'tokens/note':>11s} {f'notes in {args.budget}':>14s} {'seconds (data)':>14s}")
     for key, row in tokens.items():
-        print(f"{key:20s} {row['tokens_per_note']:11.2f} {row['notes_per_budget']:14.0f}")
+        print(f"{key:20s} {row['tokens_per_note']:11.2f} {row['notes_per_budget']:14.0f} "
+              f"{row['seconds_per_budget']:14.1f}")  # fmt: skip
     to_budget = ", end-of-song never sampled" if args.run_to_budget else ""
     print(f"\n{args.samples} samples each, budget {args.budget}{to_budget}, batch {args.batch_size}, "
           f"{args.steps} steps, {device}")  # fmt: skip

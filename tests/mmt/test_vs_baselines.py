@@ -3,6 +3,7 @@ the Table 3 metrics of the three representations, with the ratios MMT/REMI+ and 
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.common.benchmarks import load_benchmark
@@ -18,6 +19,10 @@ def _check(result: dict, out) -> None:
     tokens = result["tokens"]
     assert tokens["mmt"]["tokens_per_note"] < 1.2 < 3 < tokens["remi_plus"]["tokens_per_note"]
     assert tokens["mmm+velocity"]["tokens_per_note"] > tokens["mmm"]["tokens_per_note"]
+    seconds = {k: row["seconds_per_budget"] for k, row in tokens.items()}
+    assert seconds["mmt"] / seconds["remi_plus"] == pytest.approx(
+        tokens["remi_plus"]["tokens_per_note"] / tokens["mmt"]["tokens_per_note"]
+    )
     for name in ("mmt", "remi_plus", "mmm"):
         row = result["generation"][name]
         assert row["samples"] == 2 and row["generation_s"] > 0 and row["notes_generated_per_s"] >= 0
@@ -26,6 +31,13 @@ def _check(result: dict, out) -> None:
     ratio = result["ratios"]["mmt/remi_plus"]["notes_generated_per_s"]
     gen = result["generation"]
     assert ratio == pytest.approx(gen["mmt"]["notes_generated_per_s"] / gen["remi_plus"]["notes_generated_per_s"])
+
+
+def test_piece_seconds_end_at_the_last_note_at_100_qpm(benchmark):
+    enc = benchmark.Encoding()
+    quarter = int(np.flatnonzero(np.asarray(enc.duration_values) == enc.resolution)[0]) + 1  # one beat's code
+    notes = np.array([[0, 0, 60, quarter, 1], [9, enc.resolution // 2, 64, quarter, 1], [3, 0, 67, quarter, 1]])
+    assert benchmark.piece_seconds(notes, enc) == pytest.approx(10.5 * 0.6)  # ends at beat 10.5, 0.6 s a beat
 
 
 def test_the_benchmark_compares_trained_runs(benchmark, trained_run, baseline_runs, cache_dir, tmp_path):
