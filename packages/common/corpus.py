@@ -210,11 +210,13 @@ class PieceStore(Sequence[Piece]):
         return int(self.notes.lengths.sum())
 
 
-def _cache_key(paths: list[Path], resolution: int) -> str:
+def _cache_key(paths: list[Path], resolution: int, root: Path | None = None) -> str:
+    """Key a conversion by the files' names (relative to ``root``) and contents, not by where or when they were
+    written, so that a cache copied to another machine (a GPU node, a fresh install) is found there."""
     h = hashlib.sha1(f"v{CACHE_VERSION}|{resolution}".encode())
     for p in paths:
-        st = p.stat()
-        h.update(f"|{p}|{st.st_size}|{int(st.st_mtime)}".encode())
+        name = p.relative_to(root).as_posix() if root is not None else str(p)
+        h.update(f"|{name}|{hashlib.sha1(p.read_bytes()).hexdigest()}".encode())
     return h.hexdigest()[:16]
 
 
@@ -246,7 +248,7 @@ def load_pieces(
     :func:`once_per_node`).
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder = cache_dir / f"pieces-{_cache_key(paths, resolution)}"
+    folder = cache_dir / f"pieces-{_cache_key(paths, resolution, root)}"
     with once_per_node():
         if not (folder / "pieces.json").is_file():
             _convert(paths, resolution, root, desc, folder, workers)

@@ -110,6 +110,23 @@ def test_corrupt_files_among_good_ones_are_skipped_and_counted(tmp_path, caplog,
         store.tracks(6)
 
 
+def test_cache_travels_with_a_copied_folder_and_follows_its_contents(tmp_path, monkeypatch):
+    import shutil
+
+    for i in range(2):
+        _random_midi(tmp_path / "a" / f"{i}.mid", seed=i)
+    first = corpus.load_folder(tmp_path / "a", 12, tmp_path / "cache")
+    shutil.copytree(tmp_path / "a", tmp_path / "elsewhere" / "a")  # another place, newer times
+    os.utime(tmp_path / "elsewhere" / "a" / "0.mid", (2e9, 2e9))
+    monkeypatch.setattr(corpus, "read_tracks", lambda *a, **k: pytest.fail("the copied cache should be used"))
+    assert corpus.load_folder(tmp_path / "elsewhere" / "a", 12, tmp_path / "cache").folder == first.folder
+
+    monkeypatch.undo()
+    (tmp_path / "elsewhere" / "a" / "0.mid").unlink()
+    _random_midi(tmp_path / "elsewhere" / "a" / "0.mid", seed=7)  # new contents: a new conversion
+    assert corpus.load_folder(tmp_path / "elsewhere" / "a", 12, tmp_path / "cache").folder != first.folder
+
+
 def test_worker_count_follows_the_request_else_what_the_files_are_worth():
     midi = [Path(f"{i}.mid") for i in range(3 * corpus.MIDI_FILES_PER_WORKER)]
     scores = [Path(f"{i}.mxl") for i in range(corpus.SCORE_FILES_PER_WORKER - 1)]
