@@ -53,22 +53,41 @@ class MelToWave(nn.Module):
         blocks: int = 4,
         mean: float = 0.0,
         std: float = 1.0,
+        mel_filters: torch.Tensor | None = None,
     ):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop_length
         self.register_buffer("mean", torch.tensor(float(mean)))
         self.register_buffer("std", torch.tensor(float(std)))
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        # With mel filters [n_mels, F], the net predicts the log-magnitude as a correction of the mel spread back
+        # over the STFT bins, not from scratch: each bin gets its filters' band levels (mel / filter area)
+        # averaged with its gains as weights. (Not the pseudo-inverse: its negative bins have no logarithm.)
+        spread = None
+        if mel_filters is not None:
+            area = mel_filters.sum(1, keepdim=True).clamp(min=1e-8)  # [n_mels, 1]
+            gain = mel_filters.sum(0, keepdim=True).clamp(min=1e-8)  # [1, F]
+            spread = (mel_filters / area / gain).T  # [F, n_mels]
+        self.register_buffer("mel_spread", spread, persistent=False)
         self.inp = nn.Conv1d(n_mels, channels, 7, padding=3)
         self.blocks = nn.Sequential(*(ConvNeXtBlock(channels) for _ in range(blocks)))
         self.norm = nn.LayerNorm(channels)
         self.head = nn.Linear(channels, 2 * (n_fft // 2 + 1))
+        if spread is not None:  # start from the spread mel itself
+            nn.init.zeros_(self.head.weight[: n_fft // 2 + 1])
+            nn.init.zeros_(self.head.bias[: n_fft // 2 + 1])
+
+    def spectrogram(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """log-mel [B, n_mels, T] -> the predicted complex STFT [B, n_fft // 2 + 1, T]."""
+        h = self.blocks(self.inp((log_mel - self.mean) / self.std))
+        mag, phase = self.head(self.norm(h.transpose(1, 2))).transpose(1, 2).chunk(2, dim=1)  # [B, F, T] each
+        if self.mel_spread is not None:
+            mag = mag + (self.mel_spread @ log_mel.exp()).clamp(min=1e-5).log()
+        return torch.polar(mag.clamp(max=6.0).exp(), phase)
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
         """log-mel [B, n_mels, T] -> waveform [B, (T - 1) * hop]."""
-        h = self.blocks(self.inp((log_mel - self.mean) / self.std))
-        mag, phase = self.head(self.norm(h.transpose(1, 2))).transpose(1, 2).chunk(2, dim=1)  # [B, F, T] each
-        spec = torch.polar(mag.clamp(max=6.0).exp(), phase)
+        spec = self.spectrogram(log_mel)
         length = (log_mel.shape[-1] - 1) * self.hop
         return torch.istft(spec, self.n_fft, self.hop, window=self.window, center=True, length=length)
 
@@ -139,13 +158,15 @@ class NeuralVocoder(L.LightningModule):
         log_floor: float = 1e-5,
         adversarial: bool = False,
         gan: dict | None = None,
+        magnitude_prior: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
         m = {k: int(mel[k]) for k in ("sample_rate", "n_fft", "hop_length", "n_mels")}
-        self.net = MelToWave(m["n_mels"], m["n_fft"], m["hop_length"], channels, blocks, mean, std)
         fmin, fmax = mel_band(mel)
         self.log_mel = LogMel(**m, fmin=fmin, fmax=fmax, log_floor=log_floor)
+        filters = self.log_mel.fb if magnitude_prior else None
+        self.net = MelToWave(m["n_mels"], m["n_fft"], m["hop_length"], channels, blocks, mean, std, filters)
         if adversarial:
             if not gan:
                 raise ConfigError("adversarial vocoder training needs its settings (model.gan)")

@@ -176,3 +176,24 @@ def test_the_configured_discriminators():
     assert [(d.n_fft, d.hop) for d in model.discriminators.mrd] == [(512, 128), (1024, 256), (256, 64)]
     scores, feats = model.discriminators(torch.randn(2, 31 * 256))
     assert len(scores) == len(feats) == 8 and all(s.shape[0] == 2 and torch.isfinite(s).all() for s in scores)
+
+
+def test_magnitude_prior_starts_from_the_mel_spread_over_the_bins():
+    """With ``magnitude_prior`` the untrained net's STFT magnitude already has nearly the input's log-mel (the
+    mel spread back over the bins), far nearer than the plain net's; the spread is rebuilt from the mel settings,
+    not saved, so checkpoints keep their keys."""
+    from clipsonic.neural_vocoder import NeuralVocoder
+
+    t = torch.arange(63 * 256) / 16000
+    noise = 0.05 * torch.randn(len(t), generator=torch.Generator().manual_seed(0))
+    audio = (0.3 * torch.sin(2 * torch.pi * 440 * t) * (1 + t) + noise)[None]
+    errors = {}
+    for prior in (False, True):
+        torch.manual_seed(0)
+        vocoder = NeuralVocoder(MEL, channels=16, blocks=1, magnitude_prior=prior)
+        mel = vocoder.log_mel(audio)
+        with torch.no_grad():
+            magnitude = vocoder.net.spectrogram(mel).abs()
+        errors[prior] = float(((vocoder.log_mel.fb @ magnitude).clamp(min=1e-5).log() - mel).abs().mean())
+        assert not any("spread" in k for k in vocoder.state_dict())
+    assert errors[True] < 0.3 < errors[False], errors
