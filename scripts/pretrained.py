@@ -108,12 +108,29 @@ RECIPES: dict[str, list[list[str]]] = {
         ["clipsonic.train", "trainer.max_steps=600", "trainer.progress_refresh_rate=200"],
         ["clipsonic.train_vocoder", "trainer.progress_refresh_rate=200"],
     ],
-    # The everyday sound events ("dog barking", ...); no neural vocoder yet: generation uses Griffin-Lim.
+    # The everyday sound events ("dog barking", ...); the vocoder corrects the mel spread over the STFT bins.
     "clipsonic/everyday": [
         ["clipsonic.data.everyday"],
         ["clipsonic.train_clip", "data=everyday", "trainer.progress_refresh_rate=200"],
         ["clipsonic.train_prior", "data=everyday", "trainer.progress_refresh_rate=200"],
-        ["clipsonic.train", "data=everyday", "trainer.max_steps=1500", "trainer.progress_refresh_rate=50"],
+        ["clipsonic.train", "data=everyday", "trainer.max_steps=2850", "trainer.progress_refresh_rate=50"],  # 5 parts
+        [
+            "clipsonic.train_vocoder",
+            "data=everyday",
+            "run_dir=${root}/vocoder_prior",
+            "model.magnitude_prior=true",
+            "trainer.max_steps=3000",
+            "trainer.progress_refresh_rate=200",
+        ],
+        [
+            "clipsonic.train_vocoder",
+            "data=everyday",
+            "model.magnitude_prior=true",
+            "init_vocoder=${root}/vocoder_prior/checkpoints/last.ckpt",
+            "model.lr=1e-3",
+            "trainer.max_steps=3000",
+            "trainer.progress_refresh_rate=200",
+        ],
     ],
 }
 
