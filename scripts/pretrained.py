@@ -45,7 +45,10 @@ def _arranger_gpu(data: str, model: str, minutes: int, extra: list[str]) -> list
     from bf16), with ten times the crops per epoch so that validation does not dominate."""
     return [
         [
-            *_arranger(data, model, 30, extra)[0][:4],
+            "arranger.train",
+            f"model={model}",
+            f"data={data}",
+            "experiment=cpu30",
             "trainer=gpu",
             "trainer.precision=32-true",
             "trainer.max_cpu_minutes=null",

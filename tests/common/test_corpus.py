@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -111,8 +112,6 @@ def test_corrupt_files_among_good_ones_are_skipped_and_counted(tmp_path, caplog,
 
 
 def test_cache_travels_with_a_copied_folder_and_follows_its_contents(tmp_path, monkeypatch):
-    import shutil
-
     for i in range(2):
         _random_midi(tmp_path / "a" / f"{i}.mid", seed=i)
     first = corpus.load_folder(tmp_path / "a", 12, tmp_path / "cache")
