@@ -116,7 +116,7 @@ RECIPES: dict[str, list[list[str]]] = {
         ["clipsonic.data.everyday"],
         ["clipsonic.train_clip", "data=everyday", "trainer.progress_refresh_rate=200"],
         ["clipsonic.train_prior", "data=everyday", "trainer.progress_refresh_rate=200"],
-        ["clipsonic.train", "data=everyday", "trainer.max_steps=2850", "trainer.progress_refresh_rate=50"],  # 5 parts
+        ["clipsonic.train", "data=everyday", "trainer.max_steps=4650", "trainer.progress_refresh_rate=50"],  # 8 parts
         [
             "clipsonic.train_vocoder",
             "data=everyday",

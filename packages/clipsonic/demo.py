@@ -1,8 +1,9 @@
-"""The clipsonic demo: text-to-audio in ZS and PD mode with the shipped models (seconds), or, with
-``train=true``, with models trained here first on a small synthetic world (a few minutes on 2 CPU cores the
-first time; reused afterwards).
+"""The clipsonic demo: text-to-audio in ZS and PD mode with the shipped everyday models (seconds), or, with
+``train=true``, with models trained here first on a small world of coloured shapes (a few minutes on 2 CPU
+cores the first time; reused afterwards).
 
-    python -m clipsonic.demo ["a blue square"] [train=true]
+    python -m clipsonic.demo ["siren wailing"]
+    python -m clipsonic.demo "a blue square" train=true
 
 Writes under ``outputs/demo/clipsonic/`` and prints where the WAV and PNG files are.
 """

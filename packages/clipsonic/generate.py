@@ -1,12 +1,13 @@
 """Text (or image) to audio from the command line: a thin layer over :class:`clipsonic.pipeline.ClipSonicPipeline`.
 
-    python -m clipsonic.generate "a red circle" [mode=zs|pd|iq] [guidance=3] [steps=50] [n=4] [sampler=ddim|dpm|ddpm]
+    python -m clipsonic.generate "dog barking" [mode=pd|zs|iq] [guidance=3] [steps=50] [n=4] [sampler=ddim|dpm|ddpm]
     python -m clipsonic.generate mode=iq image=frame.png     (or video=clip.mp4: its middle frame)
-    python -m clipsonic.generate "a red circle" models=outputs/clipsonic vocoder=synthetic
+    python -m clipsonic.generate "a red circle" models=synthetic vocoder=synthetic   (the coloured-shape world)
+    python -m clipsonic.generate "a red circle" models=outputs/clipsonic              (models trained with root=)
     python -m clipsonic.generate list_models=true
-    python -m clipsonic.generate "a red circle" device=cuda precision=bf16-mixed   (device=auto: CUDA when present)
+    python -m clipsonic.generate "siren wailing" device=cuda precision=bf16-mixed   (device=auto: CUDA when present)
 
-Uses the shipped models ``models=synthetic`` unless told otherwise (a shipped name, a folder trained with
+Uses the shipped models ``models=everyday`` in PD mode unless told otherwise (a shipped name, a folder trained with
 ``root=<folder>``, or one part by path: ``diffusion_ckpt=``, ``prior_ckpt=``, ``clip.checkpoint=``; a
 transformers CLIP: ``clip=hf clip.path=<folder>``).
 Writes ``<out_dir>/<name>_<mode>_<i>.wav`` and ``.png`` (mel spectrogram); never overwrites unless

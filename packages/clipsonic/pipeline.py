@@ -4,8 +4,8 @@
 - ``pd`` (prior): the diffusion prior maps the text embedding to an image embedding first;
 - ``iq`` (image query): the CLIP image embedding of an image (as in training).
 
-    pipe = ClipSonicPipeline.from_pretrained("synthetic")       # the shipped models (list_models()); device="cuda"
-    out = pipe("a red circle", mode="pd", n=2, guidance=3, steps=25, seed=0)
+    pipe = ClipSonicPipeline.from_pretrained("everyday")        # the shipped models (list_models()); device="cuda"
+    out = pipe("dog barking", mode="pd", n=2, guidance=3, steps=25, seed=0)
     out.audio, out.log_mels, out.sample_rate                     # numpy; nothing is written
 
 A model set is a shipped name (``packages/clipsonic/pretrained/<name>/{clip,prior,diffusion,vocoder}.safetensors``)
@@ -129,7 +129,7 @@ class ClipSonicPipeline:
     @classmethod
     def from_pretrained(
         cls,
-        models: str | Path = "synthetic",
+        models: str | Path = "everyday",
         root: str | Path = PRETRAINED,
         *,
         clip: str | Path | dict | None = None,

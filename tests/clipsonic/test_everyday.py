@@ -147,7 +147,7 @@ def test_prompt_benchmark_on_the_world(tiny, tmp_path):
         "--seeds", "2", "--steps", "2", "--out", str(out), f"root={tiny}", f"models={tiny}", "data=everyday_tiny",
         "judge_steps=3", f"out_dir={tmp_path}"])  # fmt: skip
     assert [r["prompt"] for r in res["rows"]] == CLASS_NAMES and all(r["n"] == 2 for r in res["rows"])
-    assert res["settings"]["steps"] == 2 and res["settings"]["mode"] == "zs"  # generate's default mode
+    assert res["settings"]["steps"] == 2 and res["settings"]["mode"] == "pd"  # generate's default mode
     for r in res["rows"]:
         assert r["accuracy"] * 2 + sum(count for _, count in r["misses"]) == 2
     assert res["target"]["met"] == (res["rows"][0]["accuracy"] >= 0.8) and out.is_file()

@@ -72,7 +72,7 @@ def test_cli_positional_prompt_and_one_clear_error(world, tmp_path):
 
     ok = cli("a red circle", *world.gen_overrides(f"out_dir={tmp_path / 'ok'}"))
     assert ok.returncode == 0, ok.stderr[-2000:]
-    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["a_red_circle_zs_0.png", "a_red_circle_zs_0.wav"]
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["a_red_circle_pd_0.png", "a_red_circle_pd_0.wav"]
     bad = cli("", *world.gen_overrides(f"out_dir={tmp_path / 'cli'}"))
     assert bad.returncode == 2 and "error: empty text prompt" in bad.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok"]  # no outputs/, no log file

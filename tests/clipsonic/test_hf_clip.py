@@ -98,7 +98,7 @@ def test_train_and_generate_through_the_config(world, hf_clip, tmp_path):
     hp = torch.load(ckpt, weights_only=True)["hyper_parameters"]
     assert hp["cond_dim"] == EMBED_DIM and hp["clip"] == {"library": "transformers", "path": str(hf_clip)}
     gen = [*world.gen_overrides(f"diffusion_ckpt={ckpt}", f"out_dir={tmp_path / 'out'}"), *hf]
-    written = generate.run(compose("clipsonic", "generate", [*gen, "prompt=a red circle"]))
+    written = generate.run(compose("clipsonic", "generate", [*gen, "prompt=a red circle", "mode=zs"]))
     assert [p.name for p in written] == ["a_red_circle_zs_0.wav", "a_red_circle_zs_0.png"]
     with pytest.raises(CheckpointError, match=f"CLIP embedding size {EMBED_DIM} does not match the prior"):
         generate.run(compose("clipsonic", "generate", [*gen, "prompt=a red circle", "mode=pd"]))

@@ -103,7 +103,7 @@ def test_generate_by_name_and_list_models(shipped, tmp_path, capsys):
             ],
         )
     )
-    assert [p.name for p in out] == ["a_red_circle_zs_0.wav", "a_red_circle_zs_0.png"]
+    assert [p.name for p in out] == ["a_red_circle_pd_0.wav", "a_red_circle_pd_0.png"]  # pd: the default mode
 
 
 def test_export_clip_rejects_other_files(world, tmp_path):

@@ -7,15 +7,24 @@ import numpy as np
 import pytest
 
 from clipsonic.pipeline import PRETRAINED, ClipSonicPipeline
+from gm_common.cli import compose
 from gm_common.pretrained import list_pretrained
 
 SHIPPED = sorted(list_pretrained(PRETRAINED))
 
 
-def test_the_default_models_are_shipped():
-    assert "synthetic" in SHIPPED
-    assert {p.name for p in (PRETRAINED / "synthetic").glob("*.safetensors")} == {
+@pytest.mark.parametrize("name", ["everyday", "synthetic"])
+def test_the_default_models_are_shipped(name):
+    assert name in SHIPPED
+    assert {p.name for p in (PRETRAINED / name).glob("*.safetensors")} == {
         "clip.safetensors", "prior.safetensors", "diffusion.safetensors", "vocoder.safetensors"}  # fmt: skip
+
+
+def test_generate_and_the_demo_default_to_the_everyday_models_in_pd_mode():
+    gen, demo = compose("clipsonic", "generate", []), compose("clipsonic", "demo", [])
+    assert (gen.models, gen.mode, demo.models) == ("everyday", "pd", "everyday")
+    card = json.loads((PRETRAINED / "everyday" / "card.json").read_text())
+    assert demo.prompt in card["data"]["classes"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
