@@ -1,7 +1,7 @@
 """Build a Lightning Trainer from a Hydra ``trainer`` config, with the project's standard callbacks:
 checkpoints (best by the monitored metric + last = latest state, resumable), the full resolved config
 saved beside them, CSV and TensorBoard logs, a progress bar, a check that DDP replicas agree, and
-optional early stopping."""
+optional early stopping and weight averaging (EMA)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EMAWeightAveraging,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    TQDMProgressBar,
+)
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig, OmegaConf
@@ -147,7 +154,9 @@ def build_trainer(
     """A Trainer whose outputs go under ``run_dir`` (``checkpoints/``, ``logs/``, ``tb/``).
 
     ``trainer_cfg`` holds Trainer keyword arguments (a ``strategy`` may be a ``_target_`` config), plus
-    the project's ``progress_refresh_rate`` and ``max_cpu_minutes`` (see ``CpuTimeLimit``).
+    the project's ``progress_refresh_rate``, ``max_cpu_minutes`` (see ``CpuTimeLimit``) and ``ema_decay``:
+    keep an exponential moving average of the weights, which validation, checkpoints' ``state_dict`` and the
+    model after training hold (the raw weights travel in the checkpoint for resuming).
     """
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "checkpoints"
@@ -180,6 +189,12 @@ def build_trainer(
     if kwargs.get("max_cpu_minutes") is not None:
         callbacks.append(CpuTimeLimit(float(kwargs.pop("max_cpu_minutes"))))
     kwargs.pop("max_cpu_minutes", None)
+    ema_decay = kwargs.pop("ema_decay", None)
+    if ema_decay is not None:
+        if not 0.0 < float(ema_decay) < 1.0:
+            raise ConfigError(f"trainer.ema_decay={ema_decay} must lie between 0 and 1")
+        # After SaveLast: at the end of training SaveLast must write the raw weights before EMA replaces them.
+        callbacks.append(EMAWeightAveraging(decay=float(ema_decay)))
     callbacks += extra_callbacks or []
     loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
     # config.yaml is written into checkpoints/ first, and a resumed run finds its own checkpoints there.

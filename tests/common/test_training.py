@@ -4,10 +4,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from gm_common.checkpoint import load_checkpoint, resolve_resume
-from gm_common.errors import CheckpointError
+from gm_common.errors import CheckpointError, ConfigError
+from gm_common.training import build_trainer
 from tests.common.resume import kill_after_checkpoint
 
 SCRIPT = Path(__file__).with_name("tiny_lightning.py")
@@ -61,6 +63,24 @@ def test_last_checkpoint_is_the_latest_step_even_without_improvement(tmp_path):
     assert load_checkpoint(tmp_path / "checkpoints" / "best.ckpt")["global_step"] == 8
 
 
+def test_ema_checkpoints_hold_the_average_and_resume_exactly(tmp_path):
+    """With trainer.ema_decay the checkpoint's state_dict is the moving average (what export and validation
+    use), the raw weights ride along, and a run stopped and resumed ends with the same average as one
+    straight run."""
+    _train(tmp_path / "a", "--max-steps", "16", "--ema-decay", "0.8")
+    first = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.ckpt")
+    ema, raw = first["state_dict"], first["current_model_state"]
+    assert set(ema) == set(raw) and max(float((ema[k] - raw[k]).abs().max()) for k in ema) > 1e-4
+    _train(tmp_path / "a", "--max-steps", "24", "--ema-decay", "0.8", "--ckpt-path", "last")
+    _train(tmp_path / "b", "--max-steps", "24", "--ema-decay", "0.8")
+    a, b = (load_checkpoint(tmp_path / d / "checkpoints" / "last.ckpt") for d in "ab")
+    assert a["global_step"] == b["global_step"] == 24
+    for key in ("state_dict", "current_model_state"):
+        assert all(torch.allclose(a[key][k], b[key][k], atol=1e-6) for k in a[key])
+    with pytest.raises(ConfigError, match="ema_decay"):
+        build_trainer({"accelerator": "cpu", "ema_decay": 1.5}, tmp_path / "c")
+
+
 def test_ddp_on_cpu_two_processes(tmp_path):
     cache = tmp_path / "cache"
     proc = _train(
@@ -103,7 +123,6 @@ def test_resume_paths(tmp_path):
 
 
 def test_loader_options():
-    from gm_common.errors import ConfigError
     from gm_common.training import loader_options
 
     assert loader_options() == {"num_workers": 0, "pin_memory": False, "persistent_workers": False}  # no CUDA here

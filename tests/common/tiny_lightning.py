@@ -80,9 +80,17 @@ def main() -> None:
     ap.add_argument("--corpus-cache", default=None)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--desync", action="store_true")
+    ap.add_argument("--ema-decay", default="null")
     args = ap.parse_args()
     cfg = compose(
-        "", None, [f"+trainer={args.trainer}", f"trainer.max_steps={args.max_steps}", "trainer.log_every_n_steps=1"]
+        "",
+        None,
+        [
+            f"+trainer={args.trainer}",
+            f"trainer.max_steps={args.max_steps}",
+            "trainer.log_every_n_steps=1",
+            f"trainer.ema_decay={args.ema_decay}",
+        ],
     )
     seed_everything(0)
     model = Tiny(lr=args.lr, corpus_cache=args.corpus_cache, desync=args.desync)
