@@ -5,6 +5,7 @@ optional early stopping and weight averaging (EMA)."""
 
 from __future__ import annotations
 
+import csv
 import os
 import time
 import warnings
@@ -23,6 +24,8 @@ from lightning.pytorch.callbacks import (
     TQDMProgressBar,
 )
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.strategies import DDPStrategy
 from omegaconf import DictConfig, OmegaConf
 
@@ -124,6 +127,26 @@ class SaveConfig(Callback):
             atomic_write_text(self.folder / "config.yaml", self.text)
 
 
+class _KeepingWriter(ExperimentWriter):
+    def _check_log_dir_exists(self) -> None:  # Lightning's deletes an existing metrics.csv here
+        if os.path.isfile(self.metrics_file_path):
+            with open(self.metrics_file_path, newline="") as f:
+                self.metrics_keys = sorted(next(csv.reader(f), []))
+
+
+class ResumableCSVLogger(CSVLogger):
+    """Lightning's CSVLogger, except that a resumed run appends to ``metrics.csv`` instead of deleting the
+    rows of the runs before it."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _KeepingWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
 def loader_options(
     num_workers: int = 0, pin_memory: bool | str = "auto", persistent_workers: bool = True
 ) -> dict[str, Any]:
@@ -196,7 +219,7 @@ def build_trainer(
         # After SaveLast: at the end of training SaveLast must write the raw weights before EMA replaces them.
         callbacks.append(EMAWeightAveraging(decay=float(ema_decay)))
     callbacks += extra_callbacks or []
-    loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
+    loggers = [ResumableCSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
     # config.yaml is written into checkpoints/ first, and a resumed run finds its own checkpoints there.
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     return L.Trainer(default_root_dir=run_dir, callbacks=callbacks, logger=loggers, **kwargs)

@@ -1,3 +1,4 @@
+import csv
 import json
 import subprocess
 import sys
@@ -79,6 +80,15 @@ def test_ema_checkpoints_hold_the_average_and_resume_exactly(tmp_path):
         assert all(torch.allclose(a[key][k], b[key][k], atol=1e-6) for k in a[key])
     with pytest.raises(ConfigError, match="ema_decay"):
         build_trainer({"accelerator": "cpu", "ema_decay": 1.5}, tmp_path / "c")
+
+
+def test_a_resumed_run_keeps_the_metrics_of_the_runs_before(tmp_path):
+    _train(tmp_path, "--max-steps", "8")
+    _train(tmp_path, "--max-steps", "16", "--ckpt-path", "last")
+    with open(tmp_path / "logs" / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    steps = [int(r["step"]) for r in rows if r.get("train/loss")]
+    assert min(steps) < 8 <= max(steps) and len([r for r in rows if r.get("val/loss")]) == 2
 
 
 def test_ddp_on_cpu_two_processes(tmp_path):
