@@ -116,7 +116,15 @@ RECIPES: dict[str, list[list[str]]] = {
         ["clipsonic.data.everyday"],
         ["clipsonic.train_clip", "data=everyday", "trainer.progress_refresh_rate=200"],
         ["clipsonic.train_prior", "data=everyday", "trainer.progress_refresh_rate=200"],
-        ["clipsonic.train", "data=everyday", "trainer.max_steps=4650", "trainer.progress_refresh_rate=50"],  # 8 parts
+        ["clipsonic.train", "data=everyday", "trainer.max_steps=4800", "trainer.progress_refresh_rate=50"],  # 10 parts
+        [  # then on with a moving average of the weights (what ships)
+            "clipsonic.train",
+            "data=everyday",
+            "ckpt_path=last",
+            "trainer.max_steps=6600",
+            "trainer.ema_decay=0.999",
+            "trainer.progress_refresh_rate=50",
+        ],
         [
             "clipsonic.train_vocoder",
             "data=everyday",
