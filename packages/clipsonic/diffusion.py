@@ -65,13 +65,13 @@ class MelDiffusion(L.LightningModule):
         return self.unet(x, t, class_labels=self.cond_proj(cond * cond.shape[-1] ** 0.5)).sample
 
     def _loss(self, mels: torch.Tensor, cond: torch.Tensor, drop: float, generator=None) -> torch.Tensor:
-        b = mels.shape[0]
+        b, dev = mels.shape[0], (generator.device if generator is not None else self.device)
         if drop > 0:
-            mask = torch.rand(b, device=self.device, generator=generator) < drop
+            mask = torch.rand(b, device=dev, generator=generator).to(self.device) < drop
             cond = torch.where(mask[:, None], self.null_cond.expand_as(cond), cond)
-        noise = torch.randn(mels.shape, device=self.device, generator=generator)
+        noise = torch.randn(mels.shape, device=dev, generator=generator).to(self.device)
         steps = self.train_sched.config.num_train_timesteps
-        t = torch.randint(0, steps, (b,), device=self.device, generator=generator)
+        t = torch.randint(0, steps, (b,), device=dev, generator=generator).to(self.device)
         noisy = self.train_sched.add_noise(mels, noise, t)
         return F.mse_loss(self.eps(noisy, t, cond), noise)
 
@@ -82,8 +82,9 @@ class MelDiffusion(L.LightningModule):
         return loss
 
     def validation_step(self, batch, idx):
-        """Denoising loss with fixed noise per batch (comparable across validations)."""
-        g = torch.Generator(device=self.device).manual_seed(1234 + idx)
+        """Denoising loss with fixed noise per batch, drawn on the CPU: the same figure on every device and
+        at every validation."""
+        g = torch.Generator().manual_seed(1234 + idx)
         loss = self._loss(*batch, drop=0.0, generator=g)
         self.log("val/loss", loss, prog_bar=True, batch_size=batch[0].shape[0], sync_dist=True)
 

@@ -75,3 +75,16 @@ def test_cli_device_without_a_gpu_is_one_line(world, tmp_path):
         "error: device=cuda asks for a GPU, but torch sees none here; use device=cpu or auto"
     ]
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_validation_loss_is_the_same_on_cuda_and_the_cpu():
+    from tests.clipsonic.test_diffusion import _model
+
+    mels, cond = torch.rand(4, 1, 16, 16) * 2 - 1, torch.randn(4, 8)
+    logged = {}
+    for device in ("cpu", "cuda"):
+        m = _model().to(device)
+        m.log = lambda name, value, **_: logged.__setitem__(device, float(value))
+        m.validation_step((mels.to(device), cond.to(device)), 0)
+    assert logged["cuda"] == pytest.approx(logged["cpu"], rel=1e-3)  # the noise was drawn on the device before
