@@ -1,9 +1,12 @@
 """Griffin-Lim vs neural vocoders on held-out real audio: the real test segments' log-mels are vocoded and
 compared with the real audio (log-spectral distance, log-mel L1), judged by the evaluation's audio classifier
-(accuracy with its 95 % interval), and timed one clip at a time on ``--threads`` torch threads (x real time:
+(accuracy with its 95 % interval, and its mean probability of the true class: finer where every vocoder reaches
+100 %), and timed one clip at a time on ``--threads`` torch threads (x real time:
 seconds of audio per second of compute, of the median clip). ``--generated-per-class N`` adds the evaluation of
 generated audio (IQ / ZS / PD, the same models, queries, noise and judge) through Griffin-Lim and each neural
-vocoder.
+vocoder. Each neural vocoder is compared with Griffin-Lim on the same clips: paired 95 % intervals of the
+differences in LSD and in the judge's probability; it "beats" Griffin-Lim on one when the whole interval is on
+its side.
 
     python benchmarks/clipsonic_vocoder.py [--vocoder synthetic --vocoder <ckpt>] [--n-iter 32] [key=value ...]
     python benchmarks/clipsonic_vocoder.py --tiny --vocoder <ckpt> models=<tiny folder> ...   # seconds
@@ -26,18 +29,16 @@ import numpy as np
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 TARGET = 20.0  # x real time on 2 cores (issue 13)
+GRIFFIN_LIM_NAME = "Griffin-Lim"
 
 
-def log_spectral_distance(fake: np.ndarray, real: np.ndarray, n_fft: int = 1024, hop: int = 256) -> float:
-    """Mean over clips and frames of the RMS (over frequency) difference of the log power spectra, in dB."""
-    import librosa
+def log_spectral_distance(fake: np.ndarray, real: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
+    """Per clip: the mean over frames of the RMS (over frequency) difference of the log power spectra, in dB."""
+    import torch
 
-    out = []
-    for f, r in zip(fake, real):
-        pf = np.abs(librosa.stft(f, n_fft=n_fft, hop_length=hop)) ** 2 + 1e-8
-        pr = np.abs(librosa.stft(r, n_fft=n_fft, hop_length=hop)) ** 2 + 1e-8
-        out.append(np.sqrt(((10 * np.log10(pr / pf)) ** 2).mean(0)).mean())
-    return float(np.mean(out))
+    from clipsonic.neural_vocoder import log_spectral_distance as lsd
+
+    return lsd(torch.from_numpy(np.asarray(fake)), torch.from_numpy(np.asarray(real)), n_fft, hop).numpy()
 
 
 def timed_vocoding(log_mels: np.ndarray, mel: dict, vocoder: str, n_iter: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,16 +54,30 @@ def timed_vocoding(log_mels: np.ndarray, mel: dict, vocoder: str, n_iter: int) -
     return np.concatenate(audio), np.array(seconds)
 
 
-def generated(overrides: list[str], neural: str, per_class: int) -> dict:
-    """The evaluation table (real audio, IQ, ZS, PD) with Griffin-Lim and with the neural vocoder."""
-    from clipsonic.evaluate import MODES, Evaluator
+def generated(overrides: list[str], vocoders: dict[str, str], per_class: int) -> dict:
+    """IQ, ZS and PD audio generated once (the evaluation's models, queries and noise) and heard through each
+    vocoder: the judge's accuracy, FAD and text-audio score per mode, and each neural vocoder's paired accuracy
+    difference from Griffin-Lim (per mode and over the three modes together)."""
+    from clipsonic.evaluate import MODES, Evaluator, paired_difference
     from gm_common.cli import compose
 
-    out = {"per_class": per_class}
-    for name, vocoder in (("griffinlim", "griffinlim"), ("neural", neural)):
-        ev = Evaluator(compose("clipsonic", "evaluate", [*overrides, f"per_class={per_class}", f"vocoder={vocoder}"]))
-        rows = {"real audio (vocoded)": ev.reference(), **ev.modes(float(ev.cfg.guidance))}
-        out[name] = {k: rows[k] for k in ("real audio (vocoded)", *MODES, "differences")}
+    ev = Evaluator(compose("clipsonic", "evaluate", [*overrides, f"per_class={per_class}"]))
+    guidance, steps, sampler = float(ev.cfg.guidance), int(ev.cfg.steps), str(ev.cfg.sampler)
+    out: dict = {"per_class": per_class, "guidance": guidance, "steps": steps, "sampler": sampler}
+    correct: dict[str, dict[str, np.ndarray]] = {name: {} for name in vocoders}
+    for mode in MODES:
+        mels = ev.sample(mode, guidance, steps, sampler)
+        for name, vocoder in vocoders.items():
+            ev.pipe.vocoder = vocoder
+            row = ev.measure(mels, ev.labels)
+            correct[name][mode] = np.array(row.pop("correct"))
+            row["n"] = len(mels)
+            out.setdefault(name, {})[mode] = row
+    gl = correct.pop(GRIFFIN_LIM_NAME)
+    for name, mine in correct.items():
+        diffs = {mode: paired_difference(mine[mode], gl[mode]) for mode in MODES}
+        diffs["all modes"] = paired_difference(*(np.concatenate([c[m] for m in MODES]) for c in (mine, gl)))
+        out[name]["accuracy minus Griffin-Lim"] = diffs
     return out
 
 
@@ -73,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from clipsonic.data.audio import audio_segments
     from clipsonic.data.dataset import audio_to_mel
-    from clipsonic.evaluate import Evaluator, wilson
+    from clipsonic.evaluate import Evaluator, paired_difference, wilson
     from clipsonic.judge import judge_audio
     from clipsonic.pipeline import resolve_part
     from clipsonic.vocoder import GRIFFIN_LIM
@@ -105,42 +120,58 @@ def main(argv: list[str] | None = None) -> dict:
     real_mels = np.stack([audio_to_mel(a, mel) for a in real])
     clip_s = real.shape[1] / mel["sample_rate"]
 
-    def row(audio: np.ndarray | None, seconds: np.ndarray | None) -> dict:
+    per_clip: dict[str, dict[str, np.ndarray]] = {}  # row -> measure -> one value per clip (paired differences)
+
+    def row(name: str, audio: np.ndarray | None, seconds: np.ndarray | None) -> dict:
         mels = real_mels if audio is None else np.stack([audio_to_mel(a, mel) for a in audio])
-        correct = judge_audio(ev.judge, mels)["pred"] == labels
+        judged = judge_audio(ev.judge, mels)
+        correct = judged["pred"] == labels
+        per_clip[name] = {"judge_probability": judged["prob"][np.arange(len(labels)), labels]}
         r = {"accuracy": float(correct.mean()), "accuracy_ci95": wilson(int(correct.sum()), len(correct))}
+        r["judge_probability"] = float(per_clip[name]["judge_probability"].mean())  # of the true class
         r["n"] = int(len(correct))
         if audio is not None:
+            per_clip[name]["lsd_db"] = log_spectral_distance(audio, real)
             r.update(
-                lsd_db=log_spectral_distance(audio, real),
+                lsd_db=float(per_clip[name]["lsd_db"].mean()),
                 log_mel_l1=float(np.abs(mels - real_mels).mean()),
                 seconds=float(seconds.sum()),
                 x_real_time=clip_s / float(np.median(seconds)),  # the median clip: robust to the machine's load
             )
         return r
 
-    rows = {"real audio (no vocoder)": row(None, None)}
+    rows = {"real audio (no vocoder)": row("real audio (no vocoder)", None, None)}
     griffin_lim = f"Griffin-Lim ({n_iter} iterations)"
     for name, voc in ((griffin_lim, GRIFFIN_LIM), *((f"neural: {n}", path) for n, path in neural.items())):
-        rows[name] = row(*timed_vocoding(real_mels, mel, voc, n_iter))
-    print(f"{'vocoder':<28}{'accuracy':>10}{'95% CI':>15}{'LSD dB':>9}{'mel L1':>9}{'x real time':>13}")
+        rows[name] = row(name, *timed_vocoding(real_mels, mel, voc, n_iter))
+    print(f"{'vocoder':<28}{'accuracy':>10}{'95% CI':>15}{'p(class)':>10}{'LSD dB':>9}{'mel L1':>9}{'x real time':>13}")
     for name, r in rows.items():
         ci = f"[{r['accuracy_ci95'][0]:.2f}, {r['accuracy_ci95'][1]:.2f}]"
         print(
-            f"{name:<28}{r['accuracy']:>10.3f}{ci:>15}{r.get('lsd_db', float('nan')):>9.2f}"
-            f"{r.get('log_mel_l1', float('nan')):>9.3f}{r.get('x_real_time', float('nan')):>13.1f}"
+            f"{name:<28}{r['accuracy']:>10.3f}{ci:>15}{r['judge_probability']:>10.3f}"
+            f"{r.get('lsd_db', float('nan')):>9.2f}{r.get('log_mel_l1', float('nan')):>9.3f}"
+            f"{r.get('x_real_time', float('nan')):>13.1f}"
         )
-    gl = rows[griffin_lim]
-    verdict = {
-        name: {
-            "lsd_beats_griffin_lim": rows[f"neural: {name}"]["lsd_db"] < gl["lsd_db"],
-            "accuracy_beats_griffin_lim": rows[f"neural: {name}"]["accuracy"] > gl["accuracy"],
+
+    def versus_griffin_lim(name: str) -> dict:
+        """Paired differences (same clips) from Griffin-Lim; 'beats' when the whole 95 % interval is on its side."""
+        mine, gl = per_clip[f"neural: {name}"], per_clip[griffin_lim]
+        lsd = paired_difference(mine["lsd_db"], gl["lsd_db"])
+        prob = paired_difference(mine["judge_probability"], gl["judge_probability"])
+        return {
+            "lsd_db_minus_griffin_lim": lsd,
+            "lsd_beats_griffin_lim": lsd["ci95"][1] < 0,
+            "accuracy_beats_griffin_lim": rows[f"neural: {name}"]["accuracy"] > rows[griffin_lim]["accuracy"],
+            "judge_probability_minus_griffin_lim": prob,
+            "judge_probability_beats_griffin_lim": prob["ci95"][0] > 0,
             f"at_least_{TARGET:.0f}x_real_time": rows[f"neural: {name}"]["x_real_time"] >= TARGET,
         }
-        for name in neural
-    }
+
+    verdict = {name: versus_griffin_lim(name) for name in neural}
     for name, v in verdict.items():
-        print(f"{name}: " + "  ".join(f"{k} {ok}" for k, ok in v.items()))
+        print(f"{name}: " + "  ".join(f"{k} {ok}" for k, ok in v.items() if isinstance(ok, bool)))
+        for k in ("lsd_db_minus_griffin_lim", "judge_probability_minus_griffin_lim"):
+            print(f"  {k} {v[k]['difference']:+.3f} [{v[k]['ci95'][0]:+.3f}, {v[k]['ci95'][1]:+.3f}]")
     result = {
         "settings": {
             "mel": mel,
@@ -161,9 +192,15 @@ def main(argv: list[str] | None = None) -> dict:
         "verdict": verdict,
     }
     if args.generated_per_class:
-        result["generated_audio"] = {
-            name: generated(overrides, path, args.generated_per_class) for name, path in neural.items()
-        }
+        vocoders = {GRIFFIN_LIM_NAME: GRIFFIN_LIM, **{f"neural: {n}": path for n, path in neural.items()}}
+        result["generated_audio"] = generated(overrides, vocoders, args.generated_per_class)
+        for name, row in result["generated_audio"].items():
+            if isinstance(row, dict) and "accuracy minus Griffin-Lim" in row:
+                d = row["accuracy minus Griffin-Lim"]["all modes"]
+                print(
+                    f"generated audio, {name} - Griffin-Lim: {d['difference']:+.3f} [{d['ci95'][0]:+.3f}, "
+                    f"{d['ci95'][1]:+.3f}] (n {d['n']})"
+                )
     atomic_write_text(Path(args.out), json.dumps(result, indent=1))
     print(f"wrote {args.out}")
     return result

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v fluidsynth >/dev/null 2>&1 || need_apt+=(fluidsynth)
-ls /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2 >/dev/null 2>&1 || need_apt+=(timgm6mb-soundfont)
+{ ls /usr/share/sounds/sf2/*.sf2 || ls /usr/share/soundfonts/*.sf2; } >/dev/null 2>&1 || need_apt+=(timgm6mb-soundfont)
 # Headless Chromium: the test that opens outputs/demo/index.html and checks every file on it loads.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -23,6 +23,12 @@ fi
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
+  # A new .venv takes ~6.7 GB (PyPI's torch is its CUDA build): stop with a clear error, not pip's half-way ENOSPC.
+  free_gb=$(df -Pk . | awk 'NR == 2 {print int($4 / 1048576)}')
+  if [ "$free_gb" -lt 7 ]; then
+    echo "!! set-up needs about 7 GB of free disk for .venv; $(pwd) has ${free_gb} GB free" >&2
+    exit 1
+  fi
   echo ">> creating .venv"
   "$PYTHON" -m venv .venv
 fi

@@ -78,7 +78,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, z: float = 1.96) -> dict:
-    """Mean of a - b over paired 0/1 outcomes, with a normal-approximation 95% interval."""
+    """Mean of a - b over paired outcomes (0/1 or measures), with a normal-approximation 95% interval."""
     d = np.asarray(a, float) - np.asarray(b, float)
     half = z * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
     return {"difference": float(d.mean()), "ci95": [float(d.mean() - half), float(d.mean() + half)], "n": int(len(d))}
@@ -210,14 +210,18 @@ class Evaluator:
             "correct": correct.astype(int).tolist(),
         }
 
-    def run(self, mode: str, guidance: float, steps: int, sampler: str, batch: int = 64) -> dict:
-        """Generate every query of ``mode`` and measure it (with the sampling speed)."""
+    def sample(self, mode: str, guidance: float, steps: int, sampler: str, batch: int = 64) -> np.ndarray:
+        """The log-mels of every query of ``mode`` (the same initial noise for every mode and call)."""
         g = torch.Generator().manual_seed(int(self.cfg.seed))
         cond = self.conditions(mode)
-        t0 = time.perf_counter()
-        mels = np.concatenate(
+        return np.concatenate(
             [self.pipe.log_mels(cond[i : i + batch], sampler, steps, guidance, g) for i in range(0, len(cond), batch)]
         )
+
+    def run(self, mode: str, guidance: float, steps: int, sampler: str, batch: int = 64) -> dict:
+        """Generate every query of ``mode`` and measure it (with the sampling speed)."""
+        t0 = time.perf_counter()
+        mels = self.sample(mode, guidance, steps, sampler, batch)
         secs = time.perf_counter() - t0
         res = self.measure(mels, self.labels)
         audio_s = len(mels) * (int(self.mel["frames"]) - 1) * int(self.mel["hop_length"]) / int(self.mel["sample_rate"])

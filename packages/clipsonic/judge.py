@@ -108,6 +108,6 @@ def load_judge(path: Path, key: str) -> AudioJudge | None:
 
 @torch.no_grad()
 def judge_audio(judge: AudioJudge, mels: np.ndarray) -> dict[str, np.ndarray]:
-    """Predicted classes, features and CLIP-space projections of log-mels [N, n_mels, T]."""
+    """Predicted classes, class probabilities, features and CLIP-space projections of log-mels [N, n_mels, T]."""
     logits, feats, z = judge(torch.from_numpy(np.asarray(mels)).float())
-    return {"pred": logits.argmax(1).numpy(), "feat": feats.numpy(), "z": z.numpy()}
+    return {"pred": logits.argmax(1).numpy(), "prob": logits.softmax(1).numpy(), "feat": feats.numpy(), "z": z.numpy()}

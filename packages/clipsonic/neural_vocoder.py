@@ -134,6 +134,17 @@ def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return total / len(MR_STFT)
 
 
+def log_spectral_distance(fake: torch.Tensor, real: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Per clip [B]: the mean over frames of the RMS (over frequency) difference of the log power spectra, in dB
+    (what ``benchmarks/clipsonic_vocoder.py`` reports; differentiable, so ``lsd_weight`` trains on it too)."""
+    w = torch.hann_window(n_fft, device=fake.device)
+    pf, pr = (
+        torch.stft(x, n_fft, hop, window=w, pad_mode="constant", return_complex=True).abs() ** 2 + 1e-8
+        for x in (fake, real)
+    )
+    return ((10 * torch.log10(pr / pf)) ** 2).mean(1).add(1e-6).sqrt().mean(1)
+
+
 class NeuralVocoder(L.LightningModule):
     """Lightning wrapper: ``hparams`` are plain types (mel settings, network size, input stats), so the
     checkpoint loads with weights_only=True and its mel settings can be checked against a model's.
@@ -159,6 +170,7 @@ class NeuralVocoder(L.LightningModule):
         adversarial: bool = False,
         gan: dict | None = None,
         magnitude_prior: bool = False,
+        lsd_weight: float = 0.0,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -181,7 +193,11 @@ class NeuralVocoder(L.LightningModule):
     def _loss(self, audio: torch.Tensor) -> torch.Tensor:
         mel = self.log_mel(audio)
         fake = self.net(mel)
-        return self.hparams.mel_weight * F.l1_loss(self.log_mel(fake), mel) + stft_loss(fake, audio)
+        loss = self.hparams.mel_weight * F.l1_loss(self.log_mel(fake), mel) + stft_loss(fake, audio)
+        if self.hparams.get("lsd_weight"):
+            lsd = log_spectral_distance(fake, audio, self.net.n_fft, self.net.hop).mean()
+            loss = loss + self.hparams.lsd_weight * lsd
+        return loss
 
     def training_step(self, batch, _):
         """Log-mel L1 of the re-analysed output plus the multi-resolution STFT loss; or one GAN step."""

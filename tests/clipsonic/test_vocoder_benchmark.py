@@ -3,6 +3,8 @@ real audio (log-spectral distance, judge accuracy, x real time), in a JSON file.
 
 import json
 
+import pytest
+
 from tests.common.benchmarks import load_benchmark
 
 
@@ -11,7 +13,8 @@ def test_the_tiny_comparison(world, tmp_path):
     out = tmp_path / "vocoder.json"
     ckpt = world.root / "vocoder" / "checkpoints" / "last.ckpt"
     result = benchmark.main(
-        ["--tiny", "--vocoder", str(ckpt), "--out", str(out), *world.eval_overrides(f"out_dir={tmp_path}")]
+        ["--tiny", "--vocoder", str(ckpt), "--generated-per-class", "1", "--out", str(out)]
+        + world.eval_overrides(f"out_dir={tmp_path}")
     )
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     table = result["table"]
@@ -22,7 +25,24 @@ def test_the_tiny_comparison(world, tmp_path):
         r = table[name]
         assert r["lsd_db"] > 0 and r["log_mel_l1"] > 0 and r["x_real_time"] > 0
         assert r["accuracy_ci95"][0] <= r["accuracy"] <= r["accuracy_ci95"][1]
-    assert result["verdict"][str(ckpt)]["lsd_beats_griffin_lim"] == (
-        table[f"neural: {ckpt}"]["lsd_db"] < table["Griffin-Lim (4 iterations)"]["lsd_db"]
+        assert 0 < r["judge_probability"] < 1
+    verdict = result["verdict"][str(ckpt)]
+    lsd = verdict["lsd_db_minus_griffin_lim"]
+    assert lsd["difference"] == pytest.approx(
+        table[f"neural: {ckpt}"]["lsd_db"] - table["Griffin-Lim (4 iterations)"]["lsd_db"]
     )
+    assert lsd["ci95"][0] < lsd["difference"] < lsd["ci95"][1] and verdict["lsd_beats_griffin_lim"] == (
+        lsd["ci95"][1] < 0
+    )
+    prob = verdict["judge_probability_minus_griffin_lim"]
+    assert verdict["judge_probability_beats_griffin_lim"] == (prob["ci95"][0] > 0)
     assert result["settings"]["neural_vocoder_hyper_parameters"][str(ckpt)]["channels"] == 16  # the tiny world's
+
+    # generated once, heard through both vocoders: paired by query, per mode and over all three
+    heard = result["generated_audio"]
+    neural = heard[f"neural: {ckpt}"]
+    for mode in ("IQ", "ZS", "PD"):
+        d = neural["accuracy minus Griffin-Lim"][mode]
+        assert d["n"] == neural[mode]["n"] == heard["Griffin-Lim"][mode]["n"] > 0
+        assert d["difference"] == pytest.approx(neural[mode]["accuracy"] - heard["Griffin-Lim"][mode]["accuracy"])
+    assert neural["accuracy minus Griffin-Lim"]["all modes"]["n"] == 3 * neural["IQ"]["n"]
