@@ -3,7 +3,10 @@ generate's defaults (mode, sampler, steps, guidance, models), for ``--seeds`` se
 evaluation's audio classifier. Prints the per-class table (accuracy with its 95 % Wilson interval and what the
 misses were heard as) and checks the target of issue 13: "dog barking" judged as dog barking in >= 80 % of 20.
 
-    python benchmarks/clipsonic_prompts.py [--seeds 20] [--mode pd] [key=value ...]
+    python benchmarks/clipsonic_prompts.py [--seeds 20] [--mode pd] [--vocoder everyday ...] [key=value ...]
+
+``--vocoder`` (repeatable) also hears the same samples through another vocoder (a shipped name or a checkpoint),
+with its per-class table and its paired difference from generate's vocoder over all prompts and seeds.
 
 ``key=value`` are ``clipsonic.evaluate`` overrides (``data=everyday`` and generate's ``models`` by default; the
 judge is trained once and cached in the evaluation's ``out_dir``). Writes benchmarks/results/clipsonic_prompts.json.
@@ -43,11 +46,23 @@ def per_class_table(names: list[str], heard: dict[str, list[int]]) -> list[dict]
     return rows
 
 
+def versus(names: list[str], heard: dict[str, list[int]], other: dict[str, list[int]]) -> dict:
+    """Paired difference (other - heard) of the hits over every prompt and seed, with its 95 % interval."""
+    from clipsonic.evaluate import paired_difference
+
+    def hits(h: dict[str, list[int]]) -> list[bool]:
+        return [p == label for label, name in enumerate(names) for p in h[name]]
+
+    return paired_difference(hits(other), hits(heard))
+
+
 def main(argv: list[str] | None = None) -> dict:
     import numpy as np
 
     from clipsonic.evaluate import Evaluator, audio_mels
     from clipsonic.judge import judge_audio
+    from clipsonic.pipeline import resolve_part
+    from clipsonic.vocoder import vocode_batch
     from gm_common.cli import compose
     from gm_common.files import atomic_write_text
 
@@ -56,6 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--mode", default=str(gen.mode), help="default: generate's")
     ap.add_argument("--steps", type=int, default=int(gen.steps), help="default: generate's")
+    ap.add_argument("--vocoder", action="append", default=[], help="also hear the samples through this vocoder")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "clipsonic_prompts.json"))
     args, overrides = ap.parse_known_args(argv)
     cfg = compose("clipsonic", "evaluate", ["data=everyday", f"models={gen.models}", *overrides])
@@ -67,12 +83,17 @@ def main(argv: list[str] | None = None) -> dict:
         "guidance": float(gen.guidance),
     }
     print(f"models {cfg.models}, {settings}, seeds 0..{args.seeds - 1}, vocoder {cfg.vocoder}")
+    others = {v: str(resolve_part(v, "vocoder")) for v in args.vocoder}
     heard: dict[str, list[int]] = {}
+    heard_by: dict[str, dict[str, list[int]]] = {v: {} for v in others}
     for name in ev.names:
-        audio = np.concatenate(
-            [ev.pipe(name, n=1, seed=s, **settings).audio for s in range(args.seeds)]
-        )  # exactly what `python -m clipsonic.generate "<name>" seed=<s>` writes
+        out = [ev.pipe(name, n=1, seed=s, **settings) for s in range(args.seeds)]
+        # exactly what `python -m clipsonic.generate "<name>" seed=<s>` writes
+        audio = np.concatenate([o.audio for o in out])
         heard[name] = judge_audio(ev.judge, audio_mels(audio, ev.mel))["pred"].tolist()
+        for v, path in others.items():
+            audio = vocode_batch(np.concatenate([o.log_mels for o in out]), ev.mel, path)
+            heard_by[v][name] = judge_audio(ev.judge, audio_mels(audio, ev.mel))["pred"].tolist()
         print(f"  {name:<22} {np.mean(np.array(heard[name]) == ev.names.index(name)):.2f}")
     rows = per_class_table(ev.names, heard)
     print(f"\n{'prompt':<22}{'judged right':>13}{'95% CI':>16}  heard instead")
@@ -96,7 +117,16 @@ def main(argv: list[str] | None = None) -> dict:
         "mean_accuracy": mean,
         "chance": 1 / len(rows),
         "target": {**TARGET, "met": met},
+        "other_vocoders": {},
     }
+    for v, path in others.items():
+        table = per_class_table(ev.names, heard_by[v])
+        diff = versus(ev.names, heard, heard_by[v])
+        result["other_vocoders"][v] = {"path": path, "rows": table, "minus_generate_vocoder": diff}
+        result["other_vocoders"][v]["mean_accuracy"] = float(np.mean([r["accuracy"] for r in table]))
+        lo, hi = diff["ci95"]
+        print(f"vocoder {v}: " + ", ".join(f"{r['prompt']} {r['accuracy']:.2f}" for r in table))
+        print(f"  minus {cfg.vocoder}: {diff['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}] (n {diff['n']})")
     atomic_write_text(Path(args.out), json.dumps(result, indent=1))
     print(f"results: {args.out}")
     return result

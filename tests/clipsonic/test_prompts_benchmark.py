@@ -13,3 +13,14 @@ def test_per_class_table_counts_hits_and_misses():
     assert rows[1]["accuracy"] == 0.0 and rows[1]["misses"] == [("dog barking", 2)]
     lo, hi = rows[0]["ci95"]
     assert 0 < lo < 0.75 < hi < 1
+
+
+def test_versus_pairs_the_hits_of_two_vocoders_prompt_by_prompt():
+    bench = load_benchmark("clipsonic_prompts")
+    names = ["dog barking", "siren wailing"]
+    heard = {"dog barking": [0, 0, 1], "siren wailing": [1, 0]}  # 3 hits of 5
+    other = {"dog barking": [0, 1, 1], "siren wailing": [1, 1]}  # 3 hits of 5, at other seeds
+    d = bench.versus(names, heard, other)
+    assert d["n"] == 5 and d["difference"] == 0.0 and d["ci95"][0] < 0 < d["ci95"][1]
+    better = bench.versus(names, heard, {"dog barking": [0, 0, 0], "siren wailing": [1, 1]})
+    assert better["difference"] == 2 / 5
