@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> dict:
         # exactly what `python -m clipsonic.generate "<name>" seed=<s>` writes
         audio = np.concatenate([o.audio for o in out])
         heard[name] = judge_audio(ev.judge, audio_mels(audio, ev.mel))["pred"].tolist()
+        log_mels = np.concatenate([o.log_mels for o in out])
         for v, path in others.items():
-            audio = vocode_batch(np.concatenate([o.log_mels for o in out]), ev.mel, path)
+            audio = vocode_batch(log_mels, ev.mel, path)
             heard_by[v][name] = judge_audio(ev.judge, audio_mels(audio, ev.mel))["pred"].tolist()
         print(f"  {name:<22} {np.mean(np.array(heard[name]) == ev.names.index(name)):.2f}")
     rows = per_class_table(ev.names, heard)

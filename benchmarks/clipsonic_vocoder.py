@@ -76,8 +76,10 @@ def generated(overrides: list[str], vocoders: dict[str, str], per_class: int) ->
     gl = correct.pop(GRIFFIN_LIM_NAME)
     for name, mine in correct.items():
         diffs = {mode: paired_difference(mine[mode], gl[mode]) for mode in MODES}
-        diffs["all modes"] = paired_difference(*(np.concatenate([c[m] for m in MODES]) for c in (mine, gl)))
+        diffs["all modes"] = d = paired_difference(*(np.concatenate([c[m] for m in MODES]) for c in (mine, gl)))
         out[name]["accuracy minus Griffin-Lim"] = diffs
+        lo, hi = d["ci95"]
+        print(f"generated audio, {name} - Griffin-Lim: {d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}] (n {d['n']})")
     return out
 
 
@@ -194,13 +196,6 @@ def main(argv: list[str] | None = None) -> dict:
     if args.generated_per_class:
         vocoders = {GRIFFIN_LIM_NAME: GRIFFIN_LIM, **{f"neural: {n}": path for n, path in neural.items()}}
         result["generated_audio"] = generated(overrides, vocoders, args.generated_per_class)
-        for name, row in result["generated_audio"].items():
-            if isinstance(row, dict) and "accuracy minus Griffin-Lim" in row:
-                d = row["accuracy minus Griffin-Lim"]["all modes"]
-                print(
-                    f"generated audio, {name} - Griffin-Lim: {d['difference']:+.3f} [{d['ci95'][0]:+.3f}, "
-                    f"{d['ci95'][1]:+.3f}] (n {d['n']})"
-                )
     atomic_write_text(Path(args.out), json.dumps(result, indent=1))
     print(f"wrote {args.out}")
     return result
