@@ -9,12 +9,15 @@ source track to a part:
 - ``quartets``: music21 string quartets (Beethoven, Mozart, Haydn). Part names in these files are
   unreliable (many movements name two or all four staves "Violin I"), so the rule is the score order:
   a piece with exactly four non-drum tracks maps them, in order, to Violin 1, Violin 2, Viola, Cello;
-  other pieces are dropped.
+  other pieces are dropped. From a folder (``data.folder=``, e.g. the paper's MusicNet quartet MIDI files)
+  tracks map by name instead (Violin I / 1st violin / Violino II / Viola / Violoncello...), several tracks
+  may share a part, and unnamed ones are dropped.
 - ``game``: a user folder of NES-MDB-style MIDI files; program 80 -> Pulse 1, 81 -> Pulse 2,
   38/39 -> Triangle (or track names p1/p2/tr); noise tracks are drums.
 - ``pop``: a user folder of Lakh-style MIDI files; programs 0-7 Piano, 24-31 Guitar, 32-39 Bass,
   40-51 Strings, 56-63 Brass; other programs dropped.
-  Folder datasets keep a piece when at least one track maps to a part.
+  Folder datasets keep a piece when at least one track maps to a part; ``bach`` and ``quartets`` read a
+  folder instead of the corpus when one is given, under the same folder rule.
 
 Every note is a row (time, pitch, duration, label) at resolution 24 in model order
 (``arranger.representation.encode``); exact duplicates (same time, pitch, duration) are removed. Drum tracks
@@ -79,6 +82,15 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
+_VIOLIN = r"\b(violin[oe]?|vln|vn)\.?\s*"
+QUARTET_NAMES = (  # (part, pattern) searched in order in a lower-cased track name: "Violino II" is not Violin 1
+    (2, r"viola|\bvla\b"),
+    (3, r"cello|\bvc\b|\bvlc\b"),
+    (1, rf"\b(2nd|second)\b|{_VIOLIN}(2|ii)\b"),
+    (0, rf"\b(1st|first)\b|{_VIOLIN}(1|i)\b"),
+)
+
+
 def get_spec(name: str) -> DatasetSpec:
     """The dataset called ``name``; a ConfigError listing the known ones otherwise."""
     if name not in DATASETS:
@@ -98,16 +110,8 @@ def track_label(spec: DatasetSpec, name: str, program: int, is_drum: bool) -> in
     first = n.split(" ")[0] if n else ""
     if spec.name == "bach":
         return {"soprano": 0, "alto": 1, "tenor": 2, "bass": 3}.get(first)
-    if spec.name == "quartets":  # by score order, see track_parts; names only as a fallback
-        if re.fullmatch(r"(violin|vln\.?|vn\.?) ?(i|1)", n):
-            return 0
-        if re.fullmatch(r"(violin|vln\.?|vn\.?) ?(ii|2)", n):
-            return 1
-        if n in ("viola", "vla", "vla."):
-            return 2
-        if n in ("violoncello", "cello", "vc", "vc.", "vlc", "vlc."):
-            return 3
-        return None
+    if spec.name == "quartets":  # by name only from a folder; the corpus goes by score order (track_parts)
+        return next((part for part, pattern in QUARTET_NAMES if re.search(pattern, n)), None)
     if spec.name == "game":
         by_name = {"p1": 0, "p2": 1, "tr": 2}.get(n)
         if by_name is not None:
@@ -122,18 +126,18 @@ def track_label(spec: DatasetSpec, name: str, program: int, is_drum: bool) -> in
     raise ConfigError(f"no track mapping for dataset {spec.name!r}")
 
 
-def track_parts(spec: DatasetSpec, music: muspy.Music) -> list[int | None] | None:
+def track_parts(spec: DatasetSpec, music: muspy.Music, from_folder: bool = False) -> list[int | None] | None:
     """The part of each track of ``music`` under the dataset's rule (None: dropped), or None when the piece
-    does not fit the rule (quartets: exactly four pitched tracks, mapped in score order)."""
+    does not fit the rule (corpus quartets: exactly four pitched tracks, mapped in score order)."""
     pitched = [i for i, track in enumerate(music.tracks) if not track.is_drum]
-    if spec.name == "quartets":
+    if spec.name == "quartets" and not from_folder:
         if len(pitched) != len(spec.labels):
             return None
         parts = [pitched.index(i) if i in pitched else None for i in range(len(music.tracks))]
     else:
         parts = [track_label(spec, t.name, t.program, t.is_drum) for t in music.tracks]
     seen = sorted(p for p in parts if p is not None)
-    if not seen or (spec.require_all and seen != list(range(len(spec.labels)))):
+    if not seen or (spec.require_all and not from_folder and seen != list(range(len(spec.labels)))):
         return None
     return parts
 
@@ -151,9 +155,9 @@ class Example:
         return len(self.notes)
 
 
-def piece_to_example(spec: DatasetSpec, piece: Piece) -> Example | None:
+def piece_to_example(spec: DatasetSpec, piece: Piece, from_folder: bool = False) -> Example | None:
     """Map a piece's tracks to parts; None when the piece does not fit the dataset's rule."""
-    parts = track_parts(spec, piece.music)
+    parts = track_parts(spec, piece.music, from_folder)
     if parts is None:
         return None
     enc = encode(piece.music, parts, dedup=True)
@@ -187,29 +191,31 @@ def load_examples(
     """All usable pieces of a dataset: its files converted (in ``workers`` processes; None: every core, as many
     as the files are worth) and mapped to parts once, one piece at a time, into a cache folder read lazily."""
     spec = get_spec(dataset)
-    if spec.source.startswith("corpus:"):
+    if folder:
+        pieces = load_folder(folder, RESOLUTION, cache_dir, workers=workers)
+    elif spec.source.startswith("corpus:"):
         pieces = load_collection(spec.source.split(":", 1)[1], RESOLUTION, cache_dir, limit=limit, workers=workers)
     else:
-        if not folder:
-            raise ConfigError(f"dataset {dataset!r} reads a user folder of MIDI files: set data.folder=/path")
-        pieces = load_folder(folder, RESOLUTION, cache_dir, workers=workers)
+        raise ConfigError(f"dataset {dataset!r} reads a user folder of MIDI files: set data.folder=/path")
     n = len(pieces) if limit is None else min(int(limit), len(pieces))
-    key = json.dumps({"v": EXAMPLES_CACHE_VERSION, "spec": spec.as_dict(), "pieces": pieces.folder.name, "n": n})
+    from_folder = bool(folder)
+    key = {"v": EXAMPLES_CACHE_VERSION, "spec": spec.as_dict(), "pieces": pieces.folder.name, "n": n}
+    key = json.dumps(key | ({"from_folder": True} if from_folder else {}))  # the corpus caches keep their keys
     cache = pieces.folder.with_name(f"arranger-{hashlib.sha1(key.encode()).hexdigest()[:16]}")
     with once_per_node():
         if not (cache / "examples.json").is_file():
-            _write_examples(spec, pieces, n, cache)
+            _write_examples(spec, pieces, n, cache, from_folder)
     examples = ExampleStore(cache)
     log.info("%s: %d of %d pieces usable, %d notes", dataset, len(examples), n, int(examples.notes.lengths.sum()))
     return examples
 
 
-def _write_examples(spec: DatasetSpec, pieces: PieceStore, n: int, cache: Path) -> None:
+def _write_examples(spec: DatasetSpec, pieces: PieceStore, n: int, cache: Path, from_folder: bool) -> None:
     names, qpms = [], []
     with new_cache_folder(cache) as tmp:
         notes, drums = ShardWriter(tmp / "notes"), ShardWriter(tmp / "drums")
         for i in range(n):
-            example = piece_to_example(spec, pieces[i])
+            example = piece_to_example(spec, pieces[i], from_folder)
             if example is not None:
                 notes.append(example.notes.astype(np.int32))
                 drums.append(np.asarray(example.drums, np.int32).reshape(-1, 4))
