@@ -24,3 +24,18 @@ def test_confusion_png_and_table(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     table = format_table({"zone": {"bach": r}}, ["bach", "quartets"])
     assert "zone" in table and "66.67" in table
+
+
+def test_piece_interval_resamples_pieces_not_notes():
+    from arranger.metrics import piece_interval
+
+    # Ten pieces of 1,000 notes, half at 90 % and half at 70 %: pooled 80 %. Over notes (10,000) an interval would
+    # be about +-0.8 points; over pieces it must be far wider, and it holds the pooled accuracy.
+    notes = np.full(10, 1000)
+    correct = np.array([900] * 5 + [700] * 5)
+    lo, hi = piece_interval(correct, notes)
+    assert lo < 0.8 < hi and hi - lo > 0.08
+    assert piece_interval(np.full(10, 800), notes) == [0.8, 0.8]  # every piece alike: no spread
+    true = [np.zeros(4, int), np.ones(2, int)]
+    r = evaluate_pieces(true, [np.zeros(4, int), np.zeros(2, int)], 2)
+    assert r["accuracy"] == 4 / 6 and r["accuracy_ci95"][0] <= 4 / 6 <= r["accuracy_ci95"][1]
