@@ -1,8 +1,9 @@
-"""Griffin-Lim vs neural vocoders on held-out real audio: the real test segments' log-mels are vocoded and
-compared with the real audio (log-spectral distance, log-mel L1), judged by the evaluation's audio classifier
-(accuracy with its 95 % interval, and its mean probability of the true class: finer where every vocoder reaches
-100 %), and timed one clip at a time on ``--threads`` torch threads (x real time:
-seconds of audio per second of compute, of the median clip). ``--generated-per-class N`` adds the evaluation of
+"""Griffin-Lim vs neural vocoders on held-out real audio: the real segments' log-mels (the test split, or
+``--split valid``, where some clips hold a second source) are vocoded and compared with the real audio
+(log-spectral distance, log-mel L1), judged by the evaluation's audio classifier (accuracy with its 95 %
+interval, and its mean probability of the true class: finer where every vocoder reaches 100 %), and timed one
+clip at a time on ``--threads`` torch threads (x real time: seconds of audio per second of compute, of the
+median clip). ``--generated-per-class N`` adds the evaluation of
 generated audio (IQ / ZS / PD, the same models, queries, noise and judge) through Griffin-Lim and each neural
 vocoder. Each neural vocoder is compared with Griffin-Lim on the same clips: paired 95 % intervals of the
 differences in LSD and in the judge's probability; it "beats" Griffin-Lim on one when the whole interval is on
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
     from omegaconf import OmegaConf
 
     from clipsonic.data.audio import audio_segments
-    from clipsonic.data.dataset import audio_to_mel
+    from clipsonic.data.dataset import audio_to_mel, load_split
     from clipsonic.evaluate import Evaluator, paired_difference, wilson
     from clipsonic.judge import judge_audio
     from clipsonic.pipeline import resolve_part
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> dict:
         "--threads", type=int, default=1, help="torch threads of the timing (2 on a loaded 2-core box: slower)"
     )
     ap.add_argument("--generated-per-class", type=int, default=0, help="also evaluate generated audio (0: skip)")
+    ap.add_argument(
+        "--split", choices=("test", "valid"), default="test", help="the real clips (valid: some hold two sources)"
+    )
     ap.add_argument("--tiny", action="store_true", help="4 Griffin-Lim iterations, judge 3 steps: seconds")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "clipsonic_vocoder.json"))
     ap.add_argument("overrides", nargs="*", help="clipsonic.evaluate overrides (models=..., root=..., ...)")
@@ -117,8 +121,8 @@ def main(argv: list[str] | None = None) -> dict:
     neural = {name: str(resolve_part(name, "vocoder")) for name in args.vocoder or [str(cfg.models)]}
     torch.set_num_threads(args.threads)
     ev = Evaluator(cfg)
-    mel, labels = ev.mel, ev.test["labels"]
-    real = audio_segments(OmegaConf.to_container(cfg.data, resolve=True))["test"]  # the cache's test split, same order
+    mel, labels = ev.mel, (ev.test if args.split == "test" else load_split(ev.folder, args.split))["labels"]
+    real = audio_segments(OmegaConf.to_container(cfg.data, resolve=True))[args.split]  # the cache's order
     real_mels = np.stack([audio_to_mel(a, mel) for a in real])
     clip_s = real.shape[1] / mel["sample_rate"]
 
@@ -185,7 +189,8 @@ def main(argv: list[str] | None = None) -> dict:
                 for name, path in neural.items()
             },
             "griffin_lim_iterations": n_iter,
-            "test_segments": int(len(real)),
+            "split": args.split,
+            "segments": int(len(real)),
             "torch_threads": torch.get_num_threads(),
             "machine": f"{os.cpu_count()} CPU cores",
             "tiny": args.tiny,

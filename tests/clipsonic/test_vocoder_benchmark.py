@@ -20,7 +20,8 @@ def test_the_tiny_comparison(world, tmp_path):
     table = result["table"]
     assert list(table) == ["real audio (no vocoder)", "Griffin-Lim (4 iterations)", f"neural: {ckpt}"]
     n = table["real audio (no vocoder)"]["n"]
-    assert n == result["settings"]["test_segments"] > 0 and all(r["n"] == n for r in table.values())
+    assert n == result["settings"]["segments"] > 0 and all(r["n"] == n for r in table.values())
+    assert result["settings"]["split"] == "test"
     for name in ("Griffin-Lim (4 iterations)", f"neural: {ckpt}"):
         r = table[name]
         assert r["lsd_db"] > 0 and r["log_mel_l1"] > 0 and r["x_real_time"] > 0
@@ -46,3 +47,17 @@ def test_the_tiny_comparison(world, tmp_path):
         assert d["n"] == neural[mode]["n"] == heard["Griffin-Lim"][mode]["n"] > 0
         assert d["difference"] == pytest.approx(neural[mode]["accuracy"] - heard["Griffin-Lim"][mode]["accuracy"])
     assert neural["accuracy minus Griffin-Lim"]["all modes"]["n"] == 3 * neural["IQ"]["n"]
+
+
+def test_the_validation_clips(world, tmp_path):
+    """``--split valid``: the validation clips (some with two sources) and their labels, in the cache's order."""
+    from clipsonic.data.dataset import load_split
+    from clipsonic.evaluate import Evaluator
+    from gm_common.cli import compose
+
+    benchmark = load_benchmark("clipsonic_vocoder")
+    overrides = world.eval_overrides(f"out_dir={tmp_path}")
+    result = benchmark.main(["--tiny", "--split", "valid", "--out", str(tmp_path / "v.json"), *overrides])
+    valid = load_split(Evaluator(compose("clipsonic", "evaluate", ["judge_steps=3", *overrides])).folder, "valid")
+    assert result["settings"]["split"] == "valid"
+    assert result["settings"]["segments"] == len(valid["labels"]) == result["table"]["real audio (no vocoder)"]["n"]
