@@ -6,8 +6,8 @@ clip at a time on ``--threads`` torch threads (x real time: seconds of audio per
 median clip). ``--generated-per-class N`` adds the evaluation of
 generated audio (IQ / ZS / PD, the same models, queries, noise and judge) through Griffin-Lim and each neural
 vocoder. Each neural vocoder is compared with Griffin-Lim on the same clips: paired 95 % intervals of the
-differences in LSD and in the judge's probability; it "beats" Griffin-Lim on one when the whole interval is on
-its side.
+differences in LSD, in the judge's accuracy and in its probability; it "beats" Griffin-Lim on one when the whole
+interval is on its side.
 
     python benchmarks/clipsonic_vocoder.py [--vocoder synthetic --vocoder <ckpt>] [--n-iter 32] [key=value ...]
     python benchmarks/clipsonic_vocoder.py --tiny --vocoder <ckpt> models=<tiny folder> ...   # seconds
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
         mels = real_mels if audio is None else np.stack([audio_to_mel(a, mel) for a in audio])
         judged = judge_audio(ev.judge, mels)
         correct = judged["pred"] == labels
-        per_clip[name] = {"judge_probability": judged["prob"][np.arange(len(labels)), labels]}
+        per_clip[name] = {"judge_probability": judged["prob"][np.arange(len(labels)), labels], "correct": correct}
         r = {"accuracy": float(correct.mean()), "accuracy_ci95": wilson(int(correct.sum()), len(correct))}
         r["judge_probability"] = float(per_clip[name]["judge_probability"].mean())  # of the true class
         r["n"] = int(len(correct))
@@ -164,10 +164,12 @@ def main(argv: list[str] | None = None) -> dict:
         mine, gl = per_clip[f"neural: {name}"], per_clip[griffin_lim]
         lsd = paired_difference(mine["lsd_db"], gl["lsd_db"])
         prob = paired_difference(mine["judge_probability"], gl["judge_probability"])
+        accuracy = paired_difference(mine["correct"], gl["correct"])
         return {
             "lsd_db_minus_griffin_lim": lsd,
             "lsd_beats_griffin_lim": lsd["ci95"][1] < 0,
-            "accuracy_beats_griffin_lim": rows[f"neural: {name}"]["accuracy"] > rows[griffin_lim]["accuracy"],
+            "accuracy_minus_griffin_lim": accuracy,
+            "accuracy_beats_griffin_lim": accuracy["ci95"][0] > 0,
             "judge_probability_minus_griffin_lim": prob,
             "judge_probability_beats_griffin_lim": prob["ci95"][0] > 0,
             f"at_least_{TARGET:.0f}x_real_time": rows[f"neural: {name}"]["x_real_time"] >= TARGET,
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
     verdict = {name: versus_griffin_lim(name) for name in neural}
     for name, v in verdict.items():
         print(f"{name}: " + "  ".join(f"{k} {ok}" for k, ok in v.items() if isinstance(ok, bool)))
-        for k in ("lsd_db_minus_griffin_lim", "judge_probability_minus_griffin_lim"):
+        for k in ("lsd_db_minus_griffin_lim", "accuracy_minus_griffin_lim", "judge_probability_minus_griffin_lim"):
             print(f"  {k} {v[k]['difference']:+.3f} [{v[k]['ci95'][0]:+.3f}, {v[k]['ci95'][1]:+.3f}]")
     result = {
         "settings": {

@@ -35,6 +35,11 @@ def test_the_tiny_comparison(world, tmp_path):
     assert lsd["ci95"][0] < lsd["difference"] < lsd["ci95"][1] and verdict["lsd_beats_griffin_lim"] == (
         lsd["ci95"][1] < 0
     )
+    accuracy = verdict["accuracy_minus_griffin_lim"]
+    assert accuracy["difference"] == pytest.approx(
+        table[f"neural: {ckpt}"]["accuracy"] - table["Griffin-Lim (4 iterations)"]["accuracy"]
+    )
+    assert verdict["accuracy_beats_griffin_lim"] == (accuracy["ci95"][0] > 0)
     prob = verdict["judge_probability_minus_griffin_lim"]
     assert verdict["judge_probability_beats_griffin_lim"] == (prob["ci95"][0] > 0)
     assert result["settings"]["neural_vocoder_hyper_parameters"][str(ckpt)]["channels"] == 16  # the tiny world's
