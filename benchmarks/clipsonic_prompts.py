@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--mode", default=str(gen.mode), help="default: generate's")
     ap.add_argument("--steps", type=int, default=int(gen.steps), help="default: generate's")
+    ap.add_argument("--prior-candidates", type=int, default=int(gen.prior_candidates), help="default: generate's")
     ap.add_argument("--vocoder", action="append", default=[], help="also hear the samples through this vocoder")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "clipsonic_prompts.json"))
     args, overrides = ap.parse_known_args(argv)
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
         "sampler": str(gen.sampler),
         "steps": args.steps,
         "guidance": float(gen.guidance),
+        "prior_candidates": args.prior_candidates,
     }
     print(f"models {cfg.models}, {settings}, seeds 0..{args.seeds - 1}, vocoder {cfg.vocoder}")
     others = {v: str(resolve_part(v, "vocoder")) for v in args.vocoder}

@@ -172,7 +172,9 @@ class Evaluator:
         image = torch.from_numpy(self.test["embs"][self.iq_rows[:, 0], self.iq_rows[:, 1]]).float()
         generator = torch.Generator().manual_seed(int(self.cfg.seed) + 1)
         with self.pipe.autocast():
-            cond = mode_conditions(mode.lower(), text=text, image=image, prior=self.pipe.prior, generator=generator)
+            cond = mode_conditions(
+                mode.lower(), text, image, self.pipe.prior, generator, int(self.cfg.prior_candidates)
+            )
         if mode.lower() == "pd":  # one prior sample per query, reused across guidance scales
             self._pd = cond
         return cond

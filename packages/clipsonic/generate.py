@@ -99,7 +99,17 @@ def run(cfg: DictConfig) -> list[Path]:
     for wav, png in paths:
         check_writable(wav, cfg.overwrite)
         check_writable(png, cfg.overwrite)
-    out = pipe(prompt, mode, image, int(cfg.n), float(cfg.guidance), int(cfg.steps), cfg.sampler, int(cfg.seed))
+    out = pipe(
+        prompt,
+        mode,
+        image,
+        int(cfg.n),
+        float(cfg.guidance),
+        int(cfg.steps),
+        cfg.sampler,
+        int(cfg.seed),
+        int(cfg.prior_candidates),
+    )
     query = prompt if image is None else f"{stem} (image)"
     title = f"{mode}: {query} (guidance {cfg.guidance}, {cfg.sampler} {cfg.steps})"
     written = write_outputs(out, paths, title, cfg.overwrite, int(pipe.mel["hop_length"]))

@@ -68,9 +68,11 @@ def mode_conditions(
     image: torch.Tensor | None = None,
     prior: DiffusionPrior | None = None,
     generator: torch.Generator | None = None,
+    prior_candidates: int = 1,
 ) -> torch.Tensor:
     """The CLIP conditions [B, D] of a mode, from CLIP embeddings of the queries: the text embeddings (zs), a
-    prior sample for each (pd), or the image embeddings (iq). The one place the three modes are defined."""
+    prior sample for each (pd: the most text-like of ``prior_candidates`` draws), or the image embeddings (iq).
+    The one place the three modes are defined."""
     mode = check_mode(mode)
     if mode == "iq":
         if image is None or len(image) == 0:
@@ -82,7 +84,9 @@ def mode_conditions(
         return text
     if prior is None:
         raise ConfigError("mode=pd needs a trained prior (prior_ckpt=...)")
-    return prior.sample(text, generator=generator)
+    if int(prior_candidates) < 1:
+        raise ConfigError(f"prior_candidates must be >= 1, got {prior_candidates}")
+    return prior.sample(text, generator=generator, candidates=int(prior_candidates))
 
 
 @dataclass
@@ -175,13 +179,14 @@ class ClipSonicPipeline:
         prompts: list[str] | None = None,
         images: np.ndarray | None = None,
         generator: torch.Generator | None = None,
+        prior_candidates: int = 1,
     ) -> torch.Tensor:
         """The CLIP conditions [N, D] of text prompts (zs, pd) or uint8 images [N, H, W, 3] (iq), on ``device``."""
         with self.autocast():
             text = None if not prompts else torch.from_numpy(self.clip.embed_texts(prompts)).to(self.device)
             image = None if images is None or len(images) == 0 else self.clip.embed_images(images)
             image = None if image is None else torch.from_numpy(image).to(self.device)
-            return mode_conditions(mode, text=text, image=image, prior=self.prior, generator=generator)
+            return mode_conditions(mode, text, image, self.prior, generator, prior_candidates)
 
     def log_mels(
         self, cond: torch.Tensor, sampler: str, steps: int, guidance: float, generator: torch.Generator | None = None
@@ -201,9 +206,11 @@ class ClipSonicPipeline:
         steps: int = 50,
         sampler: str = "ddim",
         seed: int = 0,
+        prior_candidates: int = 1,
     ) -> Generation:
         """Generate ``n`` segments for ``prompt`` (zs, pd) or ``image`` (iq: uint8 [H, W, 3]); seeds the global
-        random generators with ``seed`` (Griffin-Lim draws from NumPy's)."""
+        random generators with ``seed`` (Griffin-Lim draws from NumPy's). PD keeps the most text-like of
+        ``prior_candidates`` prior draws per segment."""
         from gm_common.seed import seed_everything
 
         if sampler not in SAMPLERS:
@@ -216,7 +223,7 @@ class ClipSonicPipeline:
         g = torch.Generator().manual_seed(int(seed))
         prompts = None if prompt is None else [str(prompt)] * int(n)
         images = None if image is None else np.repeat(np.asarray(image)[None], int(n), 0)
-        cond = self.conditions(mode, prompts, images, g)
+        cond = self.conditions(mode, prompts, images, g, prior_candidates)
         log_mels = self.log_mels(cond, sampler, int(steps), float(guidance), g)
         audio = vocode_batch(log_mels, self.mel, self.vocoder)
         return Generation(audio, log_mels, cond.float().cpu().numpy(), int(self.mel["sample_rate"]))

@@ -84,18 +84,23 @@ class DiffusionPrior(L.LightningModule):
         """AdamW at a constant learning rate."""
         return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=0.0)
 
-    def sample(self, text: torch.Tensor, steps: int = 50, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Unit image embeddings [B, D] for unit text embeddings [B, D]."""
+    def sample(
+        self, text: torch.Tensor, steps: int = 50, generator: torch.Generator | None = None, candidates: int = 1
+    ) -> torch.Tensor:
+        """Unit image embeddings [B, D] for unit text embeddings [B, D]; with ``candidates`` > 1, that many are
+        drawn per text and the one most similar to it is kept (DALL-E 2 draws two)."""
         if text.ndim != 2 or text.shape[1] != self.hparams.dim:
             raise CheckpointError(
                 f"text embedding size {tuple(text.shape[1:])} does not match the prior's CLIP size {self.hparams.dim}"
             )
         self.eval()
         scheduler = make_scheduler("ddim", self.hparams.num_train_timesteps, BETA_SCHEDULE, "sample", clip_sample=False)
-        text = text.to(self.device).float() * self.scale
-        return F.normalize(
-            guided_sample(self.net, text, tuple(text.shape), scheduler, steps, generator=generator), dim=-1
-        )
+        text = text.to(self.device).float()
+        cond = text.repeat_interleave(int(candidates), 0) * self.scale
+        x = F.normalize(guided_sample(self.net, cond, tuple(cond.shape), scheduler, steps, generator=generator), dim=-1)
+        x = x.view(len(text), int(candidates), -1)
+        best = (x * F.normalize(text, dim=-1)[:, None]).sum(-1).argmax(1)
+        return x[torch.arange(len(text), device=x.device), best]
 
 
 def load_prior(path: str | Path, expect_dim: int | None = None) -> DiffusionPrior:

@@ -82,3 +82,17 @@ def test_prior_samples_follow_the_text():
     assert (sample(text) - sample(text.flip(0))).abs().max() > 1e-3
     with pytest.raises(CheckpointError):
         p.sample(torch.randn(2, 4))
+
+
+def test_prior_keeps_the_candidate_nearest_the_text():
+    torch.manual_seed(0)
+    p = DiffusionPrior(dim=8, hidden=16, layers=1, num_train_timesteps=50)
+    text = torch.nn.functional.normalize(torch.randn(3, 8), dim=-1)
+    one = p.sample(text, steps=3, generator=torch.Generator().manual_seed(0))
+    four = p.sample(text, steps=3, generator=torch.Generator().manual_seed(0), candidates=4)
+    # the four candidates of each text, drawn as one batch of 12 with the same noise
+    every = p.sample(text.repeat_interleave(4, 0), steps=3, generator=torch.Generator().manual_seed(0)).view(3, 4, 8)
+    similarity = (every * text[:, None]).sum(-1)
+    assert torch.allclose(four, every[torch.arange(3), similarity.argmax(1)], atol=1e-6)
+    assert torch.all((four * text).sum(-1) >= similarity.max(1).values - 1e-6)
+    assert four.shape == one.shape and torch.allclose(four.norm(dim=-1), torch.ones(3))

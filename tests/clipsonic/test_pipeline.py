@@ -52,6 +52,16 @@ def test_modes_use_their_embeddings(pipe):
     assert np.abs(pd - text).max() > 0.1 and np.allclose(np.linalg.norm(pd, axis=1), 1, atol=1e-4)
 
 
+def test_pd_keeps_the_most_text_like_prior_draw(pipe):
+    """``prior_candidates=k``: the PD condition is the prior's ``candidates=k`` sample, the draw nearest the text."""
+    text = pipe.clip.embed_texts(["a red circle"] * 2)
+    pd = pipe("a red circle", mode="pd", n=2, steps=2, seed=3, prior_candidates=4).conditions
+    expected = pipe.prior.sample(torch.from_numpy(text), generator=torch.Generator().manual_seed(3), candidates=4)
+    assert np.allclose(pd, expected.numpy(), atol=1e-6)
+    with pytest.raises(ConfigError, match="prior_candidates"):
+        pipe("a red circle", mode="pd", steps=2, prior_candidates=0)
+
+
 def test_guidance_changes_the_output(pipe):
     a, b = (pipe("a red circle", mode="zs", guidance=g, steps=3, seed=1).log_mels for g in (1.0, 5.0))
     assert np.array_equal(a, pipe("a red circle", mode="zs", guidance=1.0, steps=3, seed=1).log_mels)
