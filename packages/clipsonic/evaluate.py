@@ -337,6 +337,7 @@ def run(cfg: DictConfig) -> dict:
                 "per_class",
                 "diffusion_ckpt",
                 "prior_ckpt",
+                "prior_candidates",
                 "vocoder",
             )
         },
