@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from arranger.data import load_examples, split_examples
     from arranger.evaluate import evaluate_arranger
+    from arranger.metrics import RESAMPLES
     from arranger.predict import PRETRAINED, Arranger
     from gm_common.files import atomic_write_text
     from gm_common.pretrained import list_pretrained
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{paper if paper is not None else '-':>8}  {inside}"
         )
     result = {
-        "settings": {"split": "seed-0 8:1:1 test, full-length pieces", "resamples": 2000, "interval": "pieces"},
+        "settings": {"split": "seed-0 8:1:1 test, full-length pieces", "resamples": RESAMPLES, "interval": "pieces"},
         "models": rows,
     }
     atomic_write_text(Path(args.out), json.dumps(result, indent=1))

@@ -25,7 +25,10 @@ def _pairs(x: np.ndarray) -> float:
     return float((x * (x - 1) / 2).sum())
 
 
-def piece_interval(correct: np.ndarray, notes: np.ndarray, resamples: int = 2000, seed: int = 0) -> list[float]:
+RESAMPLES = 2000  # bootstrap draws of piece_interval
+
+
+def piece_interval(correct: np.ndarray, notes: np.ndarray, resamples: int = RESAMPLES, seed: int = 0) -> list[float]:
     """95 % bootstrap interval of the pooled accuracy sum(correct) / sum(notes), resampling whole pieces (the
     notes of a piece are not independent draws, so a note-level interval would be far too narrow)."""
     rng = np.random.default_rng(seed)
@@ -38,21 +41,23 @@ def evaluate_pieces(trues: list[np.ndarray], preds: list[np.ndarray], n_parts: i
     """Accuracy, balanced accuracy, soundness, completeness and confusion matrix pooled over pieces."""
     total = np.zeros((n_parts, n_parts), np.int64)
     same_both = same_pred = same_true = 0.0
+    correct, notes = [], []  # per piece, for the interval
     for t, p in zip(trues, preds):
         cm = confusion(t, p, n_parts)
         total += cm
+        correct.append(np.trace(cm))
+        notes.append(cm.sum())
         same_both += _pairs(cm)
         same_pred += _pairs(cm.sum(0))
         same_true += _pairs(cm.sum(1))
     n = total.sum()
     support = total.sum(1)
     recalls = np.diag(total)[support > 0] / support[support > 0]
-    correct = np.array([int((np.asarray(t) == np.asarray(p)).sum()) for t, p in zip(trues, preds)])
     return {
         "notes": int(n),
         "pieces": len(trues),
         "accuracy": float(np.trace(total) / n) if n else float("nan"),
-        "accuracy_ci95": piece_interval(correct, np.array([len(t) for t in trues])) if n else None,
+        "accuracy_ci95": piece_interval(np.array(correct), np.array(notes)) if n else None,
         "balanced_accuracy": float(recalls.mean()) if len(recalls) else float("nan"),
         "soundness": same_both / same_pred if same_pred else float("nan"),
         "completeness": same_both / same_true if same_true else float("nan"),
