@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint pretrained setup clean-outputs
+.PHONY: demo test test-slow lint pretrained setup clean-outputs studio
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	@bash scripts/setup.sh
@@ -18,9 +18,14 @@ demo: $(STAMP)
 	$(PY) -m clipsonic.demo
 	$(PY) -m gm_common.report outputs/demo
 
-## Lint (ruff: errors, import order, line length 120), then the default test suite (slow tests excluded).
+## The toolkits in a local web app: http://127.0.0.1:7860 (make studio ARGS="port=8080").
+studio: $(STAMP)
+	$(PY) -m studio $(ARGS)
+
+## Lint (ruff: errors, import order, line length 120), then every test, the slow ones included (CI runs this).
+## A bare `pytest` skips the slow ones (pyproject's -m 'not slow'); this overrides that.
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "slow or not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -29,7 +34,7 @@ lint: $(STAMP)
 pretrained: $(STAMP)
 	$(PY) scripts/pretrained.py
 
-## The slow tests too (minutes).
+## Only the slow tests (`make test` runs them too).
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 

@@ -9,6 +9,8 @@ command -v fluidsynth >/dev/null 2>&1 || need_apt+=(fluidsynth)
 { ls /usr/share/sounds/sf2/*.sf2 || ls /usr/share/soundfonts/*.sf2; } >/dev/null 2>&1 || need_apt+=(timgm6mb-soundfont)
 # Headless Chromium: the test that opens outputs/demo/index.html and checks every file on it loads.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# Its driver: the studio's browser test and screenshots drive Chromium through Selenium.
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo ">> installing system packages: ${need_apt[*]}"
@@ -17,7 +19,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   else
     echo "!! missing system packages: ${need_apt[*]}"
     echo "!! install them (e.g. 'sudo apt-get install ${need_apt[*]}'); until then audio rendering"
-    echo "!! (fluidsynth, soundfont) or the demo-page browser test (chromium) are skipped."
+    echo "!! (fluidsynth, soundfont) or the browser tests (chromium, chromium-driver) are skipped."
   fi
 fi
 
