@@ -21,7 +21,7 @@ from arranger import predict
 from arranger.predict import Arranger
 from gm_common.cli import entry_point
 from gm_common.errors import ConfigError
-from gm_common.files import check_writable
+from gm_common.files import check_output_folder, check_writable
 from gm_common.notes import write_midi
 from gm_common.pretrained import print_pretrained
 
@@ -46,6 +46,7 @@ def run(cfg: DictConfig) -> dict[str, Path]:
     input_path = Path(cfg.input)
     paths = output_paths(input_path, cfg.output_dir)
     wanted = ["midi"] + (["png"] if cfg.png else []) + (["wav"] if cfg.wav else [])
+    check_output_folder(paths["midi"].parent)
     for key in wanted:
         check_writable(paths[key], cfg.overwrite)
     if cfg.wav:

@@ -20,8 +20,11 @@ from typing import Any
 from omegaconf import DictConfig
 
 from gm_common.errors import ToolkitError
+from gm_common.files import check_output_folder
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
+# where an app writes, checked before it runs: folders, and files (their folders)
+OUTPUT_KEYS = {"out_dir": False, "output_dir": False, "hydra.run.dir": False, "out": True, "out_json": True}
 _APP_CONFIG: dict[str, DictConfig] = {}  # the config of the app running in this process (see run_dir)
 
 
@@ -73,8 +76,10 @@ def entry_point(
     """Make ``main()`` from ``run(cfg)``: a Hydra app on ``configs/<pkg>/<config_name>.yaml``.
 
     A ``ToolkitError`` (bad input, checkpoint, config) prints ``error: ...`` and exits with status 2, and a
-    run folder that holds only what Hydra wrote for this failed run is removed. With ``positional``, a
-    leading argument without ``=`` (``song.mid``, ``"dog barking"``) becomes ``<positional>=...``.
+    run folder that holds only what Hydra wrote for this failed run is removed. An output folder
+    (``OUTPUT_KEYS``) that cannot be created or written in is such an error too, found before anything runs
+    or is written. With ``positional``, a leading argument without ``=`` (``song.mid``, ``"dog barking"``)
+    becomes ``<positional>=...``.
     """
     import hydra
 
@@ -100,12 +105,38 @@ def entry_point(
                 first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), 0)
                 args.insert(first, f"hydra.job.name={config_name}")
             sys.argv = sys.argv[:1] + args
+            try:
+                _check_output_folders(pkg, config_name, args)
+            except ToolkitError as err:
+                print(f"error: {err}", file=sys.stderr)
+                raise SystemExit(2) from None
             task()
 
         main.__doc__ = run.__doc__
         return main
 
     return decorate
+
+
+def _check_output_folders(pkg: str, config_name: str, args: list[str]) -> None:
+    """Check the output folders (``OUTPUT_KEYS``) that the command line's config names; Hydra creates its run folder
+    before the app starts, so this runs first. Flags (``--help``, ``-m``) and configs that do not compose are
+    left to Hydra."""
+    from omegaconf import OmegaConf
+
+    if any(a.startswith("-") for a in args):
+        return
+    try:
+        cfg = compose(pkg, config_name, args, hydra=True)
+    except Exception:  # Hydra reports a config that does not compose, once the app starts
+        return
+    for key, is_file in OUTPUT_KEYS.items():
+        try:
+            path = OmegaConf.select(cfg, key, throw_on_missing=True)
+        except Exception:  # a missing or run-time value (${hydra:...}): not known before the app starts
+            continue
+        if isinstance(path, str) and path:
+            check_output_folder(Path(path).parent if is_file else path)
 
 
 def _remove_failed_run_dir() -> None:

@@ -15,11 +15,31 @@ class OutputExistsError(ToolkitError):
     """An output file already exists and overwriting was not asked for."""
 
 
+class OutputFolderError(ToolkitError):
+    """An output folder cannot be created or written in."""
+
+
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     """Return ``path`` as a Path, refusing an existing file unless ``overwrite`` (never clobber unasked)."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} already exists; pass overwrite=true to replace it")
+    return path
+
+
+def check_output_folder(path: str | Path) -> Path:
+    """Check that ``path`` is, or can become, a folder to write files in; creates nothing (a probe is removed)."""
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputFolderError(f"cannot create the output folder {path}: {existing} is a file")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=existing))
+    except OSError as err:
+        verb = "write in" if existing == path else "create"
+        raise OutputFolderError(f"cannot {verb} the output folder {path}: {err.strerror}") from None
     return path
 
 

@@ -157,3 +157,21 @@ def test_cli_device_cuda_without_a_gpu_is_one_line(tiny_lstm, song, tmp_path, re
         "error: device=cuda asks for a GPU, but torch sees none here; use device=cpu or auto"
     ]
     assert not any(tmp_path.iterdir())
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path, monkeypatch, capsys):
+    from arranger.infer import main
+    from tests.common.entry_points import run_main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status, err = run_main(main, ["song.mid", f"output_dir={blocker / 'out'}"], monkeypatch, capsys)
+    assert (status, err) == (2, f"error: cannot create the output folder {blocker / 'out'}: {blocker} is a file\n")
+    assert list(tmp_path.iterdir()) == [blocker]
+
+
+def test_the_folder_beside_the_input_is_checked_before_the_piece_is_read(tiny_lstm, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(ToolkitError, match=f"^cannot create the output folder {blocker}: {blocker} is a file$"):
+        run(compose("arranger", "infer", [f"input={blocker / 'song.mid'}", f"ckpt={tiny_lstm}"]))

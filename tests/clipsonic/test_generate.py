@@ -89,3 +89,14 @@ def test_video_query_and_bad_videos(world, tmp_path):
     with pytest.raises(InputFileError):
         _run(world, "mode=iq", f"video={bad}", f"out_dir={tmp_path / 'o2'}")
     assert not (tmp_path / "o2").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path, monkeypatch, capsys):
+    from clipsonic.generate import main
+    from tests.common.entry_points import run_main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status, err = run_main(main, ["dog barking", f"out_dir={blocker / 'out'}"], monkeypatch, capsys)
+    assert (status, err) == (2, f"error: cannot create the output folder {blocker / 'out'}: {blocker} is a file\n")
+    assert list(tmp_path.iterdir()) == [blocker]

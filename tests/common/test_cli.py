@@ -24,6 +24,9 @@ APP = textwrap.dedent('''
             inner = cli.compose("toy", "app", [f"run_dir={cfg.nested}", f"input=inner-{cfg.input}"])
             run(inner)
         Path(cli.run_dir(cfg), "out.txt").write_text(str(cfg.input))
+        if cfg.out_dir:
+            Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+            Path(cfg.out_dir, "result.txt").write_text("done")
 
     main = cli.entry_point("toy", "app", positional="input")(run)
     main()
@@ -33,6 +36,7 @@ CONFIG = textwrap.dedent("""
     fail: false
     build: false
     nested: null
+    out_dir: null
     run_dir: ???
     hydra:
       run:
@@ -97,6 +101,18 @@ def test_a_failed_run_in_the_working_folder_keeps_it(app, tmp_path):
     cmd = [sys.executable, str(tmp_path / "app.py"), str(tmp_path / "configs"), "fail=true", "run_dir=."]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=work)
     assert proc.returncode == 2 and work.is_dir()
+
+
+@pytest.mark.parametrize("key", ["out_dir", "run_dir"])  # run_dir is Hydra's run folder (made before the app)
+def test_an_output_folder_that_cannot_be_made_is_one_line_before_anything_runs(app, tmp_path, key):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    others = {"out_dir": f"out_dir={tmp_path / 'out'}", "run_dir": f"run_dir={tmp_path / 'run'}"}
+    others[key] = f"{key}={blocker / 'out'}"
+    proc = app("x.mid", *others.values())
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: cannot create the output folder {blocker / 'out'}: {blocker} is a file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "app.py", "configs"]  # the app never ran
 
 
 def test_the_log_is_named_after_the_config(app, tmp_path):

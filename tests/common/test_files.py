@@ -87,3 +87,25 @@ def test_a_failed_last_checkpoint_write_keeps_the_previous_one(tmp_path):
     with pytest.raises(OSError):
         SaveLast(last).on_validation_end(trainer, None)
     assert last.read_bytes() == b"previous" and _only(tmp_path) == ["last.ckpt"]
+
+
+def test_an_output_folder_is_checked_without_creating_anything(tmp_path):
+    from gm_common.files import OutputFolderError, check_output_folder
+
+    assert check_output_folder(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert check_output_folder(tmp_path) == tmp_path
+    assert _only(tmp_path) == []  # the probe is gone and nothing was made
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    for folder in (blocker / "out", blocker):
+        with pytest.raises(OutputFolderError) as err:
+            check_output_folder(folder)
+        assert str(err.value) == f"cannot create the output folder {folder}: {blocker} is a file"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc (no folder can be made there)")
+def test_an_output_folder_where_none_can_be_made(tmp_path):
+    from gm_common.files import OutputFolderError, check_output_folder
+
+    with pytest.raises(OutputFolderError, match="^cannot create the output folder /proc/x/y: "):
+        check_output_folder("/proc/x/y")

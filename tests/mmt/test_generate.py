@@ -234,3 +234,14 @@ def test_a_missing_gpu_is_a_clear_error_that_writes_nothing(entry, trained_run, 
     with pytest.raises(ConfigError, match="torch sees none here"):
         {"generate": generate.run, "evaluate": evaluate.run}[entry](compose("mmt", entry, overrides))
     assert not any(tmp_path.iterdir())
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path, monkeypatch, capsys):
+    from mmt.generate import main
+    from tests.common.entry_points import run_main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status, err = run_main(main, [f"out_dir={blocker / 'out'}"], monkeypatch, capsys)
+    assert (status, err) == (2, f"error: cannot create the output folder {blocker / 'out'}: {blocker} is a file\n")
+    assert list(tmp_path.iterdir()) == [blocker]
