@@ -31,8 +31,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         return load_safetensors(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        raise CheckpointError(f"cannot load checkpoint {path} (corrupt, or holds non-weight objects): {err}") from err
+    except Exception as err:  # torch's message advises weights_only=False, the unsafe load refused here: not passed on
+        raise CheckpointError(
+            f"cannot load checkpoint {path} safely: it is damaged or holds more than weights ({type(err).__name__})"
+        ) from None
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -102,6 +104,7 @@ def resolve_resume(ckpt_path: str | Path | None, run_dir: str | Path) -> str | N
     last = Path(run_dir) / "checkpoints" / "last.ckpt"
     if str(ckpt_path) in ("last", "auto"):
         if last.is_file():
+            load_checkpoint(last)  # a damaged file is one clear error here, not a traceback from Lightning's load
             log.info("resuming from %s", last)
             print(f"resuming from {last}", flush=True)
             return str(last)
@@ -114,4 +117,5 @@ def resolve_resume(ckpt_path: str | Path | None, run_dir: str | Path) -> str | N
         )
     if not Path(ckpt_path).is_file():
         raise CheckpointError(f"checkpoint to resume from not found: {ckpt_path}")
+    load_checkpoint(ckpt_path)
     return str(ckpt_path)

@@ -87,6 +87,16 @@ def test_resume_last_without_a_checkpoint_is_an_error(tmp_path, cache_dir, tiny_
     assert not (tmp_path / "run_lstm" / "checkpoints" / "last.ckpt").exists()
 
 
+def test_resume_from_a_damaged_last_checkpoint_is_an_error_naming_it(tmp_path, cache_dir, tiny_train):
+    last = tmp_path / "run_lstm" / "checkpoints" / "last.ckpt"
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(CheckpointError) as err:
+        tiny_train(tmp_path, cache_dir, "lstm", ["ckpt_path=last", "test=false"])
+    assert str(err.value).startswith(f"cannot load checkpoint {last} safely: it is damaged")
+    assert "weights_only" not in str(err.value) and last.read_bytes() == b"PK\x03\x04 cut short"
+
+
 def test_bad_config_keys_are_errors():
     for override in ("train.lrr=1", "model.hiden=3", "data.crops=3", "trainer.max_stepz=1"):
         with pytest.raises(ConfigCompositionException):

@@ -116,7 +116,7 @@ def test_resume_paths(tmp_path):
         resolve_resume("last", tmp_path)  # asked to resume, nothing there: an error, never a silent fresh run
     assert resolve_resume("auto", tmp_path) is None  # auto: nothing to resume yet, so a fresh run
     (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    torch.save({"state_dict": {}, "global_step": 3}, tmp_path / "checkpoints" / "last.ckpt")
     assert (
         resolve_resume("auto", tmp_path)
         == resolve_resume("last", tmp_path)
@@ -126,10 +126,24 @@ def test_resume_paths(tmp_path):
         resolve_resume(tmp_path / "nope.ckpt", tmp_path)
     with pytest.raises(CheckpointError, match="not found"):
         load_checkpoint(tmp_path / "nope.ckpt")
-    bad = tmp_path / "bad.ckpt"
-    bad.write_bytes(b"garbage")
-    with pytest.raises(CheckpointError, match="cannot load"):
-        load_checkpoint(bad)
+
+
+class _NotWeights:
+    pass
+
+
+@pytest.mark.parametrize("content", ["truncated", "unsafe"])
+def test_a_damaged_or_unsafe_last_checkpoint_is_refused_without_advice_to_load_it_unsafely(tmp_path, content):
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    last.parent.mkdir()
+    torch.save({"state_dict": {"w": torch.ones(3)}, "extra": _NotWeights()}, last)
+    if content == "truncated":
+        last.write_bytes(last.read_bytes()[:50])
+    for ckpt_path in ("last", "auto", last):
+        with pytest.raises(CheckpointError) as err:
+            resolve_resume(ckpt_path, tmp_path)
+        assert str(err.value).startswith(f"cannot load checkpoint {last} safely: it is damaged or holds more than")
+        assert "weights_only" not in str(err.value)
 
 
 def test_loader_options():
