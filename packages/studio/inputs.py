@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gm_common.errors import InputFileError
+from gm_common.errors import InputFileError, ToolkitError
 
 SCORE_TYPES = (".mid", ".midi", ".mxl", ".musicxml", ".xml")
 
 
 def check_upload(path: str | Path | None, types: tuple[str, ...], max_mb: float, what: str) -> Path:
-    """``path`` if it is a ``types`` file of at most ``max_mb`` MB; an :class:`InputFileError` otherwise."""
+    """``path`` if it is a ``types`` file of at most ``max_mb`` MB; a :class:`ToolkitError` otherwise."""
     if not path:
-        raise InputFileError("(no file)", f"upload {what} first")
+        raise ToolkitError(f"upload {what} first")
     path = Path(path)
     if path.suffix.lower() not in types:
         raise InputFileError(path.name, f"not {what} (expected {', '.join(types)})")

@@ -1,6 +1,6 @@
 import pytest
 
-from gm_common.errors import InputFileError
+from gm_common.errors import InputFileError, ToolkitError
 from studio.inputs import SCORE_TYPES, check_upload
 
 
@@ -22,5 +22,5 @@ def test_wrong_type_or_size_is_refused(tmp_path, name, size, message):
 
 
 def test_no_file_asks_for_one():
-    with pytest.raises(InputFileError, match="upload a MIDI file first"):
+    with pytest.raises(ToolkitError, match="^upload a MIDI file first$"):
         check_upload(None, SCORE_TYPES, 5, "a MIDI file")
