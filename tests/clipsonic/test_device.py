@@ -1,9 +1,7 @@
 """``device=auto|cpu|cuda|cuda:N`` and ``precision=`` of generation and evaluation: the models run where they
-are told, mixed precision applies on CUDA only, and a GPU that is not there is a one-line error."""
+are told, mixed precision applies on CUDA only, and a GPU that is not there is an error that writes nothing
+(gm_common.cli makes it one line)."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -63,18 +61,6 @@ def test_auto_is_the_cpu_without_cuda(world, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     pipe = load_pipeline(compose("clipsonic", "generate", world.gen_overrides("device=auto")), with_prior=True)
     assert pipe.device == torch.device("cpu") and devices_of(pipe) == {"cpu"}
-
-
-@pytest.mark.slow  # a fresh interpreter imports torch, lightning and diffusers: ~25 s on 2 busy cores
-def test_cli_device_without_a_gpu_is_one_line(world, tmp_path):
-    cmd = [sys.executable, "-m", "clipsonic.generate", "a red circle", *world.gen_overrides("device=cuda")]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "error: device=cuda asks for a GPU, but torch sees none here; use device=cpu or auto"
-    ]
-    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

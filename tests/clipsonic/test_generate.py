@@ -61,20 +61,19 @@ def test_bad_inputs_write_nothing(world, tmp_path):
     assert not out.exists()
 
 
-def test_cli_positional_prompt_and_one_clear_error(world, tmp_path):
+def test_cli_positional_prompt_and_one_error_line(world, tmp_path, monkeypatch, capsys):
     """``python -m clipsonic.generate "a red circle"`` works; an empty prompt is one line on stderr, exit 2."""
-    import subprocess
-    import sys
+    from clipsonic.generate import main
+    from tests.common.entry_points import run_main
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "clipsonic.generate", *args]
-        return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-
-    ok = cli("a red circle", *world.gen_overrides(f"out_dir={tmp_path / 'ok'}"))
-    assert ok.returncode == 0, ok.stderr[-2000:]
+    monkeypatch.chdir(tmp_path)
+    args = ["a red circle", *world.gen_overrides(f"out_dir={tmp_path / 'ok'}")]
+    status, _ = run_main(main, args, monkeypatch, capsys)
+    assert status == 0
     assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["a_red_circle_pd_0.png", "a_red_circle_pd_0.wav"]
-    bad = cli("", *world.gen_overrides(f"out_dir={tmp_path / 'cli'}"))
-    assert bad.returncode == 2 and "error: empty text prompt" in bad.stderr
+    status, err = run_main(main, ["", *world.gen_overrides(f"out_dir={tmp_path / 'cli'}")], monkeypatch, capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith("error: empty text prompt: give a non-empty description")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok"]  # no outputs/, no log file
 
 

@@ -1,5 +1,5 @@
-"""What the resume tests of every toolkit share: a training process killed with SIGKILL part-way, and a callback
-that records the state a (resumed) run starts from."""
+"""What resume tests share: a training process killed with SIGKILL part-way (gm_common's one test of it), and a
+callback that records the state a (resumed) run starts from (each toolkit's in-process resume test)."""
 
 from __future__ import annotations
 

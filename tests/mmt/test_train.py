@@ -13,7 +13,6 @@ from gm_common.errors import CheckpointError, ConfigError
 from mmt.model import MMTLightning, load_model
 from mmt.representation import Encoding
 from mmt.train import run
-from tests.common.resume import kill_after_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,18 +72,6 @@ def test_resume_restores_step_optimizer_and_schedule(tmp_path, tiny_train_cfg, m
     fresh = _record_restored_state(monkeypatch)
     run(tiny_train_cfg(tmp_path / "fresh", steps=1))
     assert fresh["global_step"] == 0 and fresh["exp_avg"] is None
-
-
-@pytest.mark.slow
-def test_resume_after_sigkill(tmp_path, trained_run, tiny_cli_overrides, tiny_train_cfg, monkeypatch):
-    # trained_run has filled the data cache; the run is killed once it has saved a last.ckpt past step 3
-    run_dir = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "mmt.train", *tiny_cli_overrides(run_dir, 1000)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    killed = kill_after_checkpoint(cmd, run_dir / "checkpoints" / "last.ckpt", 4, cwd=ROOT, env=env)
-    seen = _record_restored_state(monkeypatch)
-    run(tiny_train_cfg(run_dir, steps=killed["global_step"] + 2, extra=["ckpt_path=last"]))
-    _assert_resumed_from(seen, killed)
 
 
 def test_voices_merged_is_saved_and_a_resume_with_the_other_mapping_is_refused(tmp_path, tiny_train_cfg):
