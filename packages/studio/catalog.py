@@ -55,7 +55,14 @@ def tab() -> None:
             "The shipped models (`packages/<toolkit>/pretrained/<name>/card.json`): each card records its data "
             "and split, the command that trained it and its test figures, measured with the shipped weights."
         )
-        gr.Dataframe(rows, headers=COLUMNS, interactive=False, wrap=True, elem_id="models-table")
+        gr.Dataframe(
+            rows,
+            headers=COLUMNS,
+            interactive=False,
+            wrap=True,
+            column_widths=["9%", "16%", "55%", "10%", "10%"],
+            elem_id="models-table",
+        )
         pick = gr.Dropdown(keys, value=keys[0] if keys else None, label="card", elem_id="models-card")
         first = card_figures(keys[0]) if keys else ([], "")
         figures = gr.Dataframe(first[0], headers=["figure", "value"], interactive=False, elem_id="models-figures")
