@@ -13,3 +13,15 @@ import pytest  # noqa: E402
 def session_cache(tmp_path_factory) -> str:
     """A corpus cache folder shared by the tests of one session (conversions happen once)."""
     return str(tmp_path_factory.mktemp("gm-cache"))
+
+
+@pytest.fixture
+def no_fluidsynth(monkeypatch):
+    """FluidSynth is not installed, as far as the toolkits can tell (gm_common.render finds no program)."""
+    import gm_common.render
+    from gm_common.errors import MissingDependencyError
+
+    def missing() -> str:
+        raise MissingDependencyError(f"FluidSynth is not installed; {gm_common.render.INSTALL_HINT}")
+
+    monkeypatch.setattr(gm_common.render, "find_fluidsynth", missing)

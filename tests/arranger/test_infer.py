@@ -6,8 +6,9 @@ import torch
 from arranger.infer import run
 from arranger.predict import Arranger
 from gm_common.cli import compose
-from gm_common.errors import ConfigError, ToolkitError
+from gm_common.errors import ConfigError, MissingDependencyError, ToolkitError
 from gm_common.notes import music_from_tracks, read_music, write_midi
+from gm_common.render import fluidsynth_available
 
 
 def run_infer(overrides: list[str]):
@@ -34,15 +35,22 @@ def test_infer_writes_one_track_per_part(tiny_lstm, song, tmp_path):
     assert sum(len(t.notes) for t in music.tracks if t.is_drum) == 2  # drums kept
 
 
-def test_infer_programs_override_and_wav(tiny_lstm, song, tmp_path):
-    from gm_common.render import fluidsynth_available
-
-    wav = fluidsynth_available()
-    paths = run_infer(_cfg(tiny_lstm, song, tmp_path, programs="[0,1,2,3]", wav=wav))
+def test_infer_programs_override(tiny_lstm, song, tmp_path):
+    paths = run_infer(_cfg(tiny_lstm, song, tmp_path, programs="[0,1,2,3]"))
     music = read_music(paths["midi"])
     assert {t.program for t in music.tracks if not t.is_drum} <= {0, 1, 2, 3}
-    if wav:
-        assert paths["wav"].stat().st_size > 1000
+
+
+@pytest.mark.skipif(not fluidsynth_available(), reason="FluidSynth or a GM soundfont is not installed")
+def test_infer_wav(tiny_lstm, song, tmp_path):
+    paths = run_infer(_cfg(tiny_lstm, song, tmp_path, wav=True))
+    assert paths["wav"].stat().st_size > 1000
+
+
+def test_wav_without_fluidsynth_is_an_error_before_anything_is_written(tiny_lstm, song, tmp_path, no_fluidsynth):
+    with pytest.raises(MissingDependencyError, match="FluidSynth is not installed; install it with"):
+        run_infer(_cfg(tiny_lstm, song, tmp_path / "out", wav=True))
+    assert not (tmp_path / "out").exists()
 
 
 def test_infer_long_piece(tiny_lstm, tmp_path):

@@ -12,6 +12,7 @@ from gm_common.errors import CheckpointError, ConfigError, InputFileError
 from gm_common.files import OutputExistsError
 from gm_common.notes import music_from_tracks, read_music, write_midi
 from gm_common.pretrained import save_safetensors
+from gm_common.render import fluidsynth_available
 from mmt.generate import run
 from mmt.pipeline import continuation_prompt, instrument_prompt
 from mmt.representation import TYPE_EOS, TYPE_NOTE, TYPE_SON, Encoding
@@ -49,14 +50,29 @@ def _notes(mid: Path) -> list[tuple[int, int]]:
 
 
 def test_each_mode_writes_its_files(eager_model, tmp_path):
-    common = [f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=60", "render=true"]
+    common = [f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=60", "render=false"]
     run(gen_cfg([*common, "n_samples=2", "batch_size=2"]))
     run(gen_cfg([*common, "instruments=[violin,viola,cello]"]))
     run(gen_cfg([*common, f"prompt={chorale()}", "beats=4"]))
     for stem in ("unconditional_0", "unconditional_1", "instrument_0", "continuation_0"):
-        for suffix in (".csv", ".mid", ".png", ".wav"):
+        for suffix in (".csv", ".mid", ".png"):
             assert (tmp_path / f"{stem}{suffix}").stat().st_size > 0, f"{stem}{suffix}"
+    assert not list(tmp_path.glob("*.wav"))
     assert len(_notes(tmp_path / "unconditional_0.mid")) > 10
+
+
+@pytest.mark.skipif(not fluidsynth_available(), reason="FluidSynth or a GM soundfont is not installed")
+def test_render_writes_a_wav(eager_model, tmp_path):
+    files = run(gen_cfg([f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=60", "render=true"]))
+    assert Path(files[0]["wav"]).stat().st_size > 1000
+
+
+def test_without_fluidsynth_the_wav_is_dropped_with_a_one_line_note(eager_model, tmp_path, no_fluidsynth, caplog):
+    files = run(gen_cfg([f"checkpoint={eager_model}", f"out_dir={tmp_path}", "max_events=60", "render=true"]))
+    assert sorted(files[0]) == ["csv", "mid", "png"]
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".csv", ".mid", ".png"]
+    notes = [r.getMessage() for r in caplog.records if "WAV" in r.getMessage()]
+    assert len(notes) == 1 and notes[0].startswith("no WAV written: FluidSynth is not installed")
 
 
 def test_instrument_informed_output_uses_only_the_named_instruments(eager_model, tmp_path):
