@@ -47,7 +47,7 @@ def main() -> None:
     from gm_common.files import atomic_write_text
 
     torch.set_num_threads(1)
-    overrides = ["per_class=16", "sweep=[]", *sys.argv[1:]]
+    overrides = ["per_class=16", "sweep=[]", "overwrite=true", *sys.argv[1:]]  # this script's JSON is the record
     cfg = compose("clipsonic", "evaluate", overrides)
     t0 = time.perf_counter()
     result = run(cfg)

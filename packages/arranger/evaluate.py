@@ -20,7 +20,7 @@ from arranger.predict import Arranger
 from gm_common.cli import entry_point, run_dir
 from gm_common.device import inference_options
 from gm_common.errors import ConfigError
-from gm_common.files import atomic_write_text
+from gm_common.files import atomic_write_text, check_writable
 
 # Table 2 order (model names as in configs/arranger/model/).
 TABLE_ORDER = [
@@ -139,8 +139,14 @@ def run(cfg: DictConfig) -> dict:
     if not cfg.table and not cfg.ckpt:
         raise ConfigError("give ckpt=PATH (a checkpoint, run folder or shipped model name), or table=true")
     inference_options(cfg.device, cfg.precision)  # a GPU asked for and not there: an error before any data loads
+    check_writable(cfg.out_json, cfg.overwrite)
     out_dir = run_dir(cfg)
     if cfg.table:
+        if not any(any(Path(cfg.runs_root).glob(f"{d}_*/checkpoints/best.ckpt")) for d in cfg.datasets):
+            raise ConfigError(
+                f"table=true: no runs to evaluate under {cfg.runs_root} (<dataset>_<model>/checkpoints/best.ckpt "
+                f"for datasets {list(cfg.datasets)}); train some with python -m arranger.train, or set runs_root="
+            )
         results = run_table(
             cfg.runs_root, list(cfg.datasets), cfg.data, out_dir, cfg.confusion_png, cfg.device, cfg.precision
         )

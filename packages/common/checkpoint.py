@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from gm_common.errors import CheckpointError
+from gm_common.files import OutputExistsError
 
 log = logging.getLogger(__name__)
 RUN_CHECKPOINTS = ("checkpoints/best.ckpt", "checkpoints/last.ckpt", "best.ckpt", "last.ckpt", "model.safetensors")
@@ -96,10 +97,17 @@ def load_model(
 
 
 def resolve_resume(ckpt_path: str | Path | None, run_dir: str | Path) -> str | None:
-    """The file a run resumes from: None -> a fresh run; ``last`` -> ``run_dir``'s last.ckpt, which must
-    exist; ``auto`` -> last.ckpt if there is one, else a fresh run (preemptible jobs; logged either way);
-    a path -> that file, which must exist."""
+    """The file a run resumes from: None -> a fresh run, refused where ``run_dir`` holds an earlier run's
+    checkpoints (never replaced unasked); ``last`` -> ``run_dir``'s last.ckpt, which must exist; ``auto`` ->
+    last.ckpt if there is one, else a fresh run (preemptible jobs; logged either way); a path -> that file,
+    which must exist. A checkpoint to resume from must load safely."""
     if ckpt_path in (None, "", "null"):
+        earlier = sorted(p.name for p in (Path(run_dir) / "checkpoints").glob("*.ckpt"))
+        if earlier:
+            raise OutputExistsError(
+                f"{Path(run_dir) / 'checkpoints'} holds an earlier run's checkpoints ({', '.join(earlier)}); resume "
+                "it with ckpt_path=last (or auto), or train into another run_dir"
+            )
         return None
     last = Path(run_dir) / "checkpoints" / "last.ckpt"
     if str(ckpt_path) in ("last", "auto"):

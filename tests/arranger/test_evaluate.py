@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -26,22 +24,27 @@ def test_evaluate_full_length_and_table(tiny_lstm, examples, tmp_path, tiny_trai
     assert "zone" in results and (tmp_path / "confusion_bach_zone.png").is_file()
 
 
-def test_evaluate_cli(tiny_lstm, cache_dir, tmp_path, repo_root):
+def test_evaluate_command_keeps_its_results_unless_overwrite(tiny_lstm, cache_dir, tmp_path, monkeypatch, capsys):
+    from arranger.evaluate import main
+    from tests.common.entry_points import run_main
+
     out = tmp_path / "eval"
-    cmd = [
-        sys.executable,
-        "-m",
-        "arranger.evaluate",
-        f"ckpt={tiny_lstm}",
-        f"data.cache_dir={cache_dir}",
-        "data.limit=12",
-        f"run_dir={out}",
-    ]
-    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    args = [f"ckpt={tiny_lstm}", f"data.cache_dir={cache_dir}", "data.limit=12", f"run_dir={out}"]
+    assert run_main(main, args, monkeypatch, capsys)[0] == 0
     results = json.loads((out / "results.json").read_text())
     assert "bach" in results["lstm"] and list(out.glob("confusion_*.png"))
-    assert "lstm" in proc.stdout
+    before = (out / "results.json").read_bytes()
+    status, err = run_main(main, args, monkeypatch, capsys)
+    assert (status, err) == (2, f"error: {out / 'results.json'} already exists; pass overwrite=true to replace it\n")
+    assert (out / "results.json").read_bytes() == before
+    assert run_main(main, [*args, "overwrite=true", "confusion_png=false"], monkeypatch, capsys)[0] == 0
+
+
+def test_a_table_with_no_runs_is_an_error_that_writes_nothing(tmp_path):
+    cfg = compose("arranger", "evaluate", ["table=true", f"runs_root={tmp_path / 'runs'}", f"run_dir={tmp_path / 'e'}"])
+    with pytest.raises(ConfigError, match=f"table=true: no runs to evaluate under {tmp_path / 'runs'} "):
+        run(cfg)
+    assert not (tmp_path / "e").exists()
 
 
 def test_evaluate_without_a_checkpoint_is_a_config_error(tmp_path):

@@ -10,6 +10,7 @@ import yaml
 
 from gm_common.checkpoint import load_checkpoint, resolve_resume
 from gm_common.errors import CheckpointError, ConfigError
+from gm_common.files import OutputExistsError
 from gm_common.training import build_trainer
 from tests.common.resume import kill_after_checkpoint
 
@@ -121,6 +122,12 @@ def test_resume_paths(tmp_path):
         resolve_resume("auto", tmp_path)
         == resolve_resume("last", tmp_path)
         == str(tmp_path / "checkpoints" / "last.ckpt")
+    )
+    with pytest.raises(OutputExistsError) as err:  # a fresh run would replace the earlier run's checkpoints
+        resolve_resume(None, tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path / 'checkpoints'} holds an earlier run's checkpoints (last.ckpt); resume it with ckpt_path=last "
+        "(or auto), or train into another run_dir"
     )
     with pytest.raises(CheckpointError, match="not found"):
         resolve_resume(tmp_path / "nope.ckpt", tmp_path)
