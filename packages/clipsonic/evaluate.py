@@ -77,6 +77,12 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
     return [float(centre - half), float(centre + half)]
 
 
+def text_audio_score(z: np.ndarray, class_text: np.ndarray, labels: np.ndarray) -> float:
+    """100 x the mean cosine between unit audio projections ``z`` [N, D] and the unit text embedding of each
+    one's class (``class_text`` [C, D], ``labels`` [N]): a CLAP-style score from -100 to 100."""
+    return float(100 * (np.asarray(z) * np.asarray(class_text)[labels]).sum(1).mean())
+
+
 def paired_difference(a: np.ndarray, b: np.ndarray, z: float = 1.96) -> dict:
     """Mean of a - b over paired outcomes (0/1 or measures), with a normal-approximation 95% interval."""
     d = np.asarray(a, float) - np.asarray(b, float)
@@ -208,7 +214,7 @@ class Evaluator:
             "accuracy": float(correct.mean()),
             "accuracy_ci95": wilson(int(correct.sum()), len(correct)),
             "fad": frechet_distance(j["feat"], self.ref_feat),
-            "text_audio": float(100 * (j["z"] * self.class_text[labels]).sum(1).mean()),
+            "text_audio": text_audio_score(j["z"], self.class_text, labels),
             "correct": correct.astype(int).tolist(),
         }
 

@@ -7,6 +7,7 @@ import torch
 from clipsonic.judge import frechet_distance
 from gm_common.cli import compose
 from gm_common.errors import ConfigError
+from gm_common.files import OutputExistsError
 
 
 def test_frechet_distance():
@@ -14,6 +15,58 @@ def test_frechet_distance():
     a, b = rng.standard_normal((500, 4)), rng.standard_normal((500, 4))
     assert frechet_distance(a, b) < 0.1
     assert abs(frechet_distance(a, b + 3.0) - 36.0) < 1.5
+
+
+def _whitened(n: int, d: int) -> np.ndarray:
+    """``n`` points in ``d`` dimensions whose sample mean is 0 and sample covariance exactly the identity."""
+    x = np.random.default_rng(0).standard_normal((n, d))
+    x -= x.mean(0)
+    return x @ np.linalg.inv(np.linalg.cholesky(np.cov(x, rowvar=False))).T
+
+
+def test_frechet_distance_known_answers():
+    # FD = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^1/2); with S1 = I (d = 3) and b = k a + c:
+    # S2 = k^2 I, so FD = |c|^2 + d + k^2 d - 2 k d = |c|^2 + d (k - 1)^2
+    a, c = _whitened(200, 3), np.array([1.0, 2.0, 2.0])  # |c|^2 = 9
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    assert frechet_distance(a, a + c) == pytest.approx(9.0)
+    assert frechet_distance(a, 3 * a) == pytest.approx(12.0)
+    assert frechet_distance(a, 2 * a + c) == pytest.approx(12.0)
+    # fewer points than dimensions: singular covariances, still finite (a few generated clips per class)
+    assert np.isfinite(frechet_distance(a[:2], a[2:4] + c))
+
+
+def test_text_audio_score_known_answers():
+    from clipsonic.evaluate import text_audio_score
+
+    text = np.eye(2)  # two classes' unit text embeddings
+    at = np.array([[np.cos(np.pi / 3), np.sin(np.pi / 3)]])  # 60 degrees from class 0, 30 from class 1
+    assert text_audio_score(np.array([[1.0, 0.0]]), text, np.array([0])) == pytest.approx(100.0)
+    assert text_audio_score(np.array([[0.0, 1.0]]), text, np.array([0])) == pytest.approx(0.0)
+    assert text_audio_score(np.array([[-1.0, 0.0]]), text, np.array([0])) == pytest.approx(-100.0)
+    assert text_audio_score(at, text, np.array([0])) == pytest.approx(50.0)
+    assert text_audio_score(at, text, np.array([1])) == pytest.approx(100 * np.sqrt(3) / 2)
+    both = text_audio_score(np.array([[1.0, 0.0], [-1.0, 0.0]]), text, np.array([0, 0]))
+    assert both == pytest.approx(0.0)  # the mean over clips
+
+
+def test_the_judge_is_cached_with_the_key_of_its_data(tmp_path):
+    from clipsonic.judge import load_judge, save_judge, train_judge
+    from gm_common.errors import CheckpointError
+
+    rng = np.random.default_rng(0)
+    mels = rng.standard_normal((8, 16, 16)).astype(np.float32)
+    judge = train_judge(mels, np.arange(8) % 2, np.eye(2, 4, dtype=np.float32), steps=2, log=lambda _: None)
+    path = tmp_path / "judge.pt"
+    assert load_judge(path, "set-a:2") is None  # nothing cached yet
+    save_judge(judge, path, "set-a:2")
+    loaded = load_judge(path, "set-a:2")
+    x = torch.from_numpy(mels)
+    assert all(torch.equal(p, q) for p, q in zip(judge(x), loaded(x)))
+    assert load_judge(path, "set-b:2") is None  # other data or steps: trained again
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="cannot load checkpoint .* safely"):
+        load_judge(path, "set-a:2")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +180,8 @@ def test_modes_of_evaluation_are_those_of_generate(world, trained_prior, tmp_pat
 def test_evaluate_end_to_end(world, tmp_path):
     from clipsonic.evaluate import run
 
-    res = run(compose("clipsonic", "evaluate", world.eval_overrides(f"out_dir={tmp_path}", "sweep=[1.0,2.0]")))
+    cfg = compose("clipsonic", "evaluate", world.eval_overrides(f"out_dir={tmp_path}", "sweep=[1.0,2.0]"))
+    res = run(cfg)
     table = res["table"]
     assert {"IQ", "ZS", "PD", "real audio (vocoded)", "chance"} <= set(table)
     assert all(table[m]["n"] == 8 and len(table[m]["accuracy_ci95"]) == 2 for m in ("IQ", "ZS", "PD"))
@@ -137,7 +191,17 @@ def test_evaluate_end_to_end(world, tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["classes"][0] == "red circle"
     sweep = res["guidance_sweep"]
     assert (tmp_path / "guidance_sweep.png").is_file() and set(sweep) == {"1.0", "2.0"}
-    assert sweep["1.0"]["ZS"]["fad"] != sweep["2.0"]["ZS"]["fad"]  # guidance changes what is generated
+    fads = [sweep[g]["ZS"]["fad"] for g in ("1.0", "2.0")]
+    assert np.isfinite(fads).all() and fads[0] != fads[1]  # guidance changes what is generated
+    assert all(-100 <= table[m]["text_audio"] <= 100 for m in ("IQ", "ZS", "PD", "real audio (vocoded)"))
+    assert res["judge_training_seconds"] > 0
+    before = (tmp_path / "results.json").read_bytes()
+    with pytest.raises(OutputExistsError, match="results.json already exists; pass overwrite=true"):
+        run(cfg)  # an evaluation's results are kept unless overwrite=true
+    assert (tmp_path / "results.json").read_bytes() == before
+    again = run(compose("clipsonic", "evaluate", world.eval_overrides(f"out_dir={tmp_path}", "overwrite=true")))
+    assert again["judge_training_seconds"] is None  # the judge cached in out_dir/judge.pt, trained on the same data
+    assert again["table"]["real audio (vocoded)"]["accuracy"] == table["real audio (vocoded)"]["accuracy"]
 
 
 def test_queries_come_from_the_world_the_data_config_names():
