@@ -77,6 +77,55 @@ def test_the_readme_names_every_entry_point():
             "clipsonic.train_vocoder"} <= modules  # fmt: skip
 
 
+def inline_commands(text: str) -> list[list[str]]:
+    """``[module, *args]`` of the ``python -m`` commands quoted in a README's text (not its code blocks):
+    optional ``[key=value]`` parts included, the first of ``a|b`` alternatives, ``<name>`` placeholders filled in,
+    ``...`` left out."""
+    found = []
+    for quoted in re.findall(r"`python -m ([^`]+)`", text):
+        words = re.sub(r"\[([^\[\]]*=[^\]]*(?:\[[^\]]*\])?[^\]]*)\]", r"\1", " ".join(quoted.split()))
+        words = re.sub(r"<(\w+)>", r"\1", words)
+        cmd = [w.split("|")[0] for w in shlex.split(words) if "..." not in w]
+        if cmd not in found:
+            found.append(cmd)
+    return found
+
+
+def other_readme_commands() -> list[list[str]]:
+    """The commands of the package READMEs and those quoted in any README's text, beyond ``COMMANDS``."""
+    found = []
+    for readme in [ROOT / "README.md", *sorted(ROOT.glob("packages/*/README.md"))]:
+        text = readme.read_text()
+        for cmd in [*readme_commands(text), *inline_commands(text)]:
+            if cmd not in found and cmd not in COMMANDS:
+                found.append(cmd)
+    return found
+
+
+def is_app(module: str) -> bool:
+    """Whether ``python -m module`` is a Hydra app made by ``gm_common.cli.entry_point``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None, f"python -m {module}: no such module"
+    if spec.submodule_search_locations:  # a package runs its __main__
+        spec = importlib.util.find_spec(f"{module}.__main__")
+        assert spec is not None, f"python -m {module}: the package has no __main__"
+    return spec.origin is not None and "entry_point(" in Path(spec.origin).read_text()
+
+
+OTHER_COMMANDS = other_readme_commands()
+
+
+@pytest.mark.parametrize("cmd", OTHER_COMMANDS, ids=[shlex.join(c)[:80] for c in OTHER_COMMANDS])
+def test_every_other_readme_command_composes(cmd, tmp_path, monkeypatch):
+    """Every other command a README gives composes (``pytest`` is run by ``make test``; a module that is no
+    Hydra app, such as the studio's screenshot script, must exist)."""
+    if cmd[0] == "pytest" or not is_app(cmd[0]):
+        return
+    test_readme_command_composes(cmd, tmp_path, monkeypatch)
+
+
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[shlex.join(c)[:80] for c in COMMANDS])
 def test_readme_command_composes(cmd, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing may be written: --cfg job only composes
