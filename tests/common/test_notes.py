@@ -143,3 +143,40 @@ def test_write_midi_refuses_to_overwrite_and_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_midi(_multitrack(), tmp_path / "b.mid")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mid"]
+
+
+KERN = """**kern\t**kern
+*Ibass\t*Isoprn
+*M4/4\t*M4/4
+4C\t4c
+4D\t[4d
+4E\t4d]
+4F\t4e
+*-\t*-
+"""
+
+
+def _notes_by_track(music) -> list[list[tuple[int, int, int]]]:
+    return sorted(sorted((n.time, n.pitch, n.duration) for n in t.notes) for t in music.tracks)
+
+
+def test_a_humdrum_file_with_a_tie(tmp_path):
+    """Humdrum ``.krn`` (Palestrina's format in the default corpus), read through music21: a tied pair of
+    quarter notes is one half note."""
+    path = tmp_path / "two_voices.krn"
+    path.write_text(KERN)
+    music = read_music(path, resolution=24)
+    assert _notes_by_track(music) == [
+        [(0, 48, 24), (24, 50, 24), (48, 52, 24), (72, 53, 24)],  # C3 D3 E3 F3
+        [(0, 60, 24), (24, 62, 48), (72, 64, 24)],  # C4, D4 tied over the beat, E4
+    ]
+
+
+def test_tied_notes_in_musicxml_are_one_note(tmp_path):
+    import music21
+
+    xml = tmp_path / "tied.musicxml"
+    music21.converter.parse(KERN, format="humdrum").write("musicxml", fp=str(xml))
+    assert "<tie " in xml.read_text()  # the file holds the tie, not a half note
+    soprano = [sorted((n.time, n.pitch, n.duration) for n in t.notes) for t in read_music(xml, resolution=24).tracks]
+    assert [(0, 60, 24), (24, 62, 48), (72, 64, 24)] in soprano
