@@ -6,7 +6,7 @@ import torch
 from arranger.infer import run
 from arranger.predict import Arranger
 from gm_common.cli import compose
-from gm_common.errors import ConfigError, MissingDependencyError, ToolkitError
+from gm_common.errors import ConfigError, InputFileError, MissingDependencyError, ToolkitError
 from gm_common.notes import music_from_tracks, read_music, write_midi
 from gm_common.render import fluidsynth_available
 
@@ -165,3 +165,31 @@ def test_the_folder_beside_the_input_is_checked_before_the_piece_is_read(tiny_ls
     blocker.write_text("")
     with pytest.raises(ToolkitError, match=f"^cannot create the output folder {blocker}: {blocker} is a file$"):
         run(compose("arranger", "infer", [f"input={blocker / 'song.mid'}", f"ckpt={tiny_lstm}"]))
+
+
+def test_use_input_parts_gives_a_hint_model_the_input_tracks(tmp_path, cache_dir, tiny_train, tiny_lstm, song):
+    """The input's tracks, in order, are the parts a hint model starts from (``use_input_parts=true``; hint
+    models always use them): swapping the input's soprano and bass tracks changes a hint model's arrangement
+    and not that of a model without hints."""
+    hinted = tiny_train(tmp_path, cache_dir, "zone_oracle") / "checkpoints" / "best.ckpt"  # a baseline: fitted
+    music = read_music(song)
+    music.tracks[0], music.tracks[3] = music.tracks[3], music.tracks[0]
+    swapped = tmp_path / "swapped.mid"
+    write_midi(music, swapped)
+
+    def parts(ckpt, inp, out):
+        return track_notes(read_music(run_infer(_cfg(ckpt, inp, tmp_path / out, use_input_parts=True))["midi"]))
+
+    assert parts(hinted, song, "h1") != parts(hinted, swapped, "h2")
+    assert parts(tiny_lstm, song, "l1") == parts(tiny_lstm, swapped, "l2")
+
+
+def test_use_input_parts_needs_no_more_parts_than_the_model_knows(tiny_lstm, song, tmp_path):
+    music = read_music(song)
+    music.tracks.insert(0, music.tracks[0].deepcopy())  # five pitched parts
+    five = tmp_path / "five.mid"
+    write_midi(music, five)
+    with pytest.raises(InputFileError, match=f"{five}: has 5 pitched parts but the model knows only 4"):
+        run_infer(_cfg(tiny_lstm, five, tmp_path / "out", use_input_parts=True))
+    assert not (tmp_path / "out").exists()
+    assert run_infer(_cfg(tiny_lstm, five, tmp_path / "out"))["midi"].is_file()  # without it the tracks are ignored

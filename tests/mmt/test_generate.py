@@ -248,3 +248,10 @@ def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path, monkey
     status, err = run_main(main, [f"out_dir={blocker / 'out'}"], monkeypatch, capsys)
     assert (status, err) == (2, f"error: cannot create the output folder {blocker / 'out'}: {blocker} is a file\n")
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+def test_a_prompt_longer_than_the_model_can_read_is_an_error_that_writes_nothing(trained_run, tmp_path):
+    out = tmp_path / "long"
+    with pytest.raises(ConfigError, match=r"the prompt has \d+ events, more than the model's 256"):
+        run(gen_cfg([f"checkpoint={trained_run}", f"out_dir={out}", f"prompt={chorale()}", "beats=1000"]))
+    _assert_nothing_written(out)
