@@ -40,6 +40,19 @@ def compare(rows: list[dict], correct: list[list[int]]) -> None:
         row["speedup"] = base["seconds_per_sample"] / row["seconds_per_sample"]
 
 
+def conclude(rows: list[dict]) -> str:
+    """The verdict: the fastest sampler whose interval holds the baseline's accuracy, and whether it meets
+    ``TARGET``."""
+    best = max((r for r in rows[1:] if r["equal_accuracy"]), key=lambda r: r["speedup"], default=None)
+    base = f"{rows[0]['sampler']} {rows[0]['steps']}"
+    if best is None:
+        return f"no few-step sampler reaches {base}'s accuracy within its interval"
+    return (
+        f"fastest at equal accuracy: {best['sampler']} {best['steps']} steps, {best['speedup']:.1f}x faster than "
+        f"{base} (target {TARGET:.0f}x: {'met' if best['speedup'] >= TARGET else 'not met'})"
+    )
+
+
 def table(rows: list[dict]) -> str:
     """The comparison as text."""
     lines = [
@@ -91,14 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{rows[0]['n']} clips of {clip_s:.2f} s, torch threads {torch.get_num_threads()}"
     )
     print(table(rows))
-    best = max((r for r in rows[1:] if r["equal_accuracy"]), key=lambda r: r["speedup"], default=None)
-    base = f"{rows[0]['sampler']} {rows[0]['steps']}"
-    verdict = (
-        f"fastest at equal accuracy: {best['sampler']} {best['steps']} steps, {best['speedup']:.1f}x faster than "
-        f"{base} (target {TARGET:.0f}x: {'met' if best['speedup'] >= TARGET else 'not met'})"
-        if best
-        else f"no few-step sampler reaches {base}'s accuracy within its interval"
-    )
+    verdict = conclude(rows)
     print(verdict)
     result = {
         "settings": {
