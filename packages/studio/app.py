@@ -60,6 +60,8 @@ def launch(demo: gr.Blocks, cfg: DictConfig, block: bool = False) -> str:
         ssr_mode=False,
         quiet=True,
         theme=THEME,
+        max_threads=int(cfg.max_threads),
+        run_history=False,  # its page offers to save runs to a Hugging Face bucket: never from this app
     )
     return url
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from gm_common.render import render_midi
 
 log = logging.getLogger(__name__)
 MAX_BEATS = 256  # the piano roll draws at most this many beats
+PLOT_LOCK = threading.Lock()  # matplotlib's pyplot (gm_common.plots) is not thread-safe: one figure at a time
 
 
 @dataclass
@@ -31,7 +33,8 @@ class PieceFiles:
 def write_piece(music: muspy.Music, folder: Path, stem: str, title: str, sample_rate: int = 22050) -> PieceFiles:
     """Write ``stem``.mid, .png and .wav of ``music`` into ``folder``."""
     midi = write_midi(music, folder / f"{stem}.mid")
-    png = plot_pianoroll(music, folder / f"{stem}.png", title=title, max_beats=MAX_BEATS)
+    with PLOT_LOCK:
+        png = plot_pianoroll(music, folder / f"{stem}.png", title=title, max_beats=MAX_BEATS)
     wav, note = None, ""
     try:
         wav = render_midi(midi, folder / f"{stem}.wav", sample_rate=sample_rate)

@@ -12,6 +12,7 @@ from clipsonic.pipeline import MODES
 from gm_common.plots import plot_mel
 from studio.errors import shown_in_page
 from studio.folders import request_folder
+from studio.media import PLOT_LOCK
 from studio.models import ModelCache, shipped
 
 Outputs = tuple[tuple[int, np.ndarray] | None, str | None, str]  # audio, spectrogram, summary
@@ -54,7 +55,10 @@ def sound(
                 )
                 mel = pipe.mel
             title = f"{text if mode != 'iq' else 'image query'} ({mode}, seed {seed}, guidance {guidance:g})"
-            png = plot_mel(out.log_mels[0], folder / "spectrogram.png", mel["sample_rate"], mel["hop_length"], title)
+            with PLOT_LOCK:
+                png = plot_mel(
+                    out.log_mels[0], folder / "spectrogram.png", mel["sample_rate"], mel["hop_length"], title
+                )
             seconds = out.audio.shape[-1] / out.sample_rate
             summary = f"{seconds:.2f} s at {out.sample_rate} Hz, {steps} steps of {cfg.sound.sampler}"
             yield (out.sample_rate, pcm16(out.audio[0])), str(png), summary

@@ -1,7 +1,5 @@
 """The running app through its endpoints (gradio_client), as any client (and the page) calls them."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +47,17 @@ def test_sound_makes_audio_and_a_spectrogram(client):
     assert Path(png).read_bytes()[:4] == b"\x89PNG" and "5 steps" in summary
 
 
+def test_sound_from_an_image_in_mode_iq(client, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(tmp_path / "red.png")
+    wav, png, summary = client.predict(
+        "", "synthetic", "iq", 0, 3.0, 5, handle_file(str(tmp_path / "red.png")), api_name="/sound"
+    )
+    audio, rate = sf.read(wav)
+    assert len(audio) > 0.5 * rate and np.abs(audio).max() > 0.01
+
+
 def test_failures_are_the_toolkits_one_line(client, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not music")
@@ -82,11 +91,3 @@ def test_models_load_once_and_requests_leave_no_files(client, server, chorale):
 
 def test_the_app_binds_to_localhost_by_default(server):
     assert server.cfg.host == "127.0.0.1" and server.url.startswith("http://127.0.0.1:")
-
-
-def test_the_command_composes_its_config(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "-m", "studio", "port=8123", "--cfg", "job"], cwd=tmp_path, capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "port: 8123" in out.stdout and "host: 127.0.0.1" in out.stdout and not list(tmp_path.iterdir())
