@@ -46,6 +46,12 @@ def per_class_table(names: list[str], heard: dict[str, list[int]]) -> list[dict]
     return rows
 
 
+def target_row(rows: list[dict]) -> tuple[dict | None, bool]:
+    """The row of ``TARGET``'s prompt (None when the set has no such class) and whether it meets the target."""
+    target = next((r for r in rows if r["prompt"] == TARGET["prompt"]), None)
+    return target, target is not None and target["accuracy"] >= TARGET["accuracy"]
+
+
 def versus(names: list[str], heard: dict[str, list[int]], other: dict[str, list[int]]) -> dict:
     """Paired difference (other - heard) of the hits over every prompt and seed, with its 95 % interval."""
     from clipsonic.evaluate import paired_difference
@@ -105,8 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
         lo, hi = r["ci95"]
         print(f"{r['prompt']:<22}{r['accuracy']:>13.2f}{f'[{lo:.2f}, {hi:.2f}]':>16}  {misses}")
     mean = float(np.mean([r["accuracy"] for r in rows]))
-    target = next(r for r in rows if r["prompt"] == TARGET["prompt"]) if TARGET["prompt"] in ev.names else None
-    met = target is not None and target["accuracy"] >= TARGET["accuracy"]
+    target, met = target_row(rows)
     print(f"mean over prompts {mean:.3f} (chance {1 / len(rows):.3f})")
     if target is not None:
         verdict = "met" if met else "not met"

@@ -2,6 +2,7 @@
 captions), captions against held-out queries, and the tiny pipeline trained a few steps and used on it."""
 
 import csv
+import json
 
 import av
 import numpy as np
@@ -148,6 +149,4 @@ def test_prompt_benchmark_on_the_world(tiny, tmp_path):
         "judge_steps=3", f"out_dir={tmp_path}"])  # fmt: skip
     assert [r["prompt"] for r in res["rows"]] == CLASS_NAMES and all(r["n"] == 2 for r in res["rows"])
     assert res["settings"]["steps"] == 2 and res["settings"]["mode"] == "pd"  # generate's default mode
-    for r in res["rows"]:
-        assert r["accuracy"] * 2 + sum(count for _, count in r["misses"]) == 2
-    assert res["target"]["met"] == (res["rows"][0]["accuracy"] >= 0.8) and out.is_file()
+    assert json.loads(out.read_text())["target"] == res["target"]  # the verdict itself: test_prompts_benchmark.py

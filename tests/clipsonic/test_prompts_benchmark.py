@@ -24,3 +24,17 @@ def test_versus_pairs_the_hits_of_two_vocoders_prompt_by_prompt():
     assert d["n"] == 5 and d["difference"] == 0.0 and d["ci95"][0] < 0 < d["ci95"][1]
     better = bench.versus(names, heard, {"dog barking": [0, 0, 0], "siren wailing": [1, 1]})
     assert better["difference"] == 2 / 5
+
+
+def test_the_target_verdict_of_fixed_outcomes():
+    """Issue 13's target: "dog barking" judged dog barking in >= 80 % of the seeds."""
+    bench = load_benchmark("clipsonic_prompts")
+    names = ["dog barking", "siren wailing"]
+
+    def verdict(dog_hits: int) -> tuple[float, bool]:
+        heard = {"dog barking": [0] * dog_hits + [1] * (20 - dog_hits), "siren wailing": [1]}
+        row, met = bench.target_row(bench.per_class_table(names, heard))
+        return row["accuracy"], met
+
+    assert verdict(16) == (0.8, True) and verdict(15) == (0.75, False) and verdict(20) == (1.0, True)
+    assert bench.target_row(bench.per_class_table(["siren wailing"], {"siren wailing": [0]})) == (None, False)
