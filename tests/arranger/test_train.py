@@ -11,6 +11,7 @@ from arranger.predict import Arranger
 from gm_common.checkpoint import load_checkpoint
 from gm_common.cli import compose
 from gm_common.errors import CheckpointError
+from gm_common.files import OutputExistsError
 from tests.common.resume import CaptureStart
 
 N_CHORALES = 12
@@ -61,6 +62,17 @@ def test_resume_last_without_a_checkpoint_is_an_error(tmp_path, cache_dir, tiny_
     with pytest.raises(CheckpointError, match="nothing to resume"):
         tiny_train(tmp_path, cache_dir, "lstm", ["ckpt_path=last", "test=false"])
     assert not (tmp_path / "run_lstm" / "checkpoints" / "last.ckpt").exists()
+
+
+def test_a_fresh_run_into_a_run_dir_with_checkpoints_is_an_error(tmp_path, cache_dir, tiny_train):
+    run_dir = tiny_train(tmp_path, cache_dir, "lstm", ["trainer.max_steps=1", "test=false"])
+    last = run_dir / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+    with pytest.raises(OutputExistsError, match="holds an earlier run's checkpoints .*resume it with ckpt_path=last"):
+        tiny_train(tmp_path, cache_dir, "lstm", ["trainer.max_steps=2", "test=false"])
+    assert last.read_bytes() == before
+    tiny_train(tmp_path, cache_dir, "lstm", ["trainer.max_steps=2", "test=false", "ckpt_path=auto"])  # resumes
+    assert load_checkpoint(last)["global_step"] == 2
 
 
 def test_resume_from_a_damaged_last_checkpoint_is_an_error_naming_it(tmp_path, cache_dir, tiny_train):
