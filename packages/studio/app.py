@@ -70,6 +70,7 @@ def run(cfg: DictConfig) -> None:
     """Build the page and serve it until stopped."""
     if cfg.torch_threads:
         torch.set_num_threads(int(cfg.torch_threads))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up checks, a line per request
     demo = build(cfg)
     print(f"studio: http://{cfg.host}:{cfg.port or '(a free port)'}  (Ctrl-C stops it)", flush=True)
     launch(demo, cfg, block=True)

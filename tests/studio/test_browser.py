@@ -108,6 +108,10 @@ def test_wrong_files_show_an_error_in_the_page(page, tmp_path):
     text.write_text("not music")
     upload(page, "arrange-upload", text)
     wait_for(lambda: "Invalid file type: notes.txt" in page_errors(page))
+    big = tmp_path / "big.mid"
+    big.write_bytes(b"MThd" + b"\0" * (5 * 1024 * 1024 + 10))
+    upload(page, "arrange-upload", big)
+    wait_for(lambda: 'exceed the maximum allowed size of 5.0 Mb: "big.mid"' in page_errors(page))
     broken = tmp_path / "broken.mid"
     broken.write_bytes(b"MThd not really a MIDI file")
     upload(page, "arrange-upload", broken)
