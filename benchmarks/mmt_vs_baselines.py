@@ -5,9 +5,12 @@
 2. Each representation trained with ``python -m mmt.train representation=mmt|remi_plus|mmm`` (the baselines: a
    transformers GPT-2 of the MMT model's size) for ``--steps`` steps, or read from ``--runs``.
 3. ``--samples`` unconditional samples of each from start-of-song with a ``--budget`` of 1,024 events (MMT) or
-   tokens (REMI+, MMM), all with a key/value cache, ``--batch-size`` at a time: average sample length in seconds
-   (at the tempo MMT decodes with), notes generated per second of generation (wall clock, decoding excluded),
-   and MusPy's pitch-class entropy, scale and groove consistency on the first 64 beats (``mmt.evaluate.score``).
+   tokens (REMI+, MMM), all with a key/value cache, ``--batch-size`` at a time, under ``--sampling`` (MMT's
+   default, top-k then min-p, or the paper's top-k alone; the baselines take the same top-k and min-p): average
+   sample length in seconds (at the tempo MMT decodes with) as it plays and as heard (without its silences over
+   8 beats), the samples with such a silence, notes generated per second of generation (wall clock, decoding
+   excluded), and MusPy's pitch-class entropy, scale and groove consistency on the first 64 beats
+   (``mmt.evaluate.score``).
 
     .venv/bin/python benchmarks/mmt_vs_baselines.py --steps 2000 [--model paper] [--trainer gpu]
     .venv/bin/python benchmarks/mmt_vs_baselines.py --runs mmt=RUN remi_plus=RUN mmm=RUN   # trained runs
@@ -48,12 +51,13 @@ from mmt.data import recorded_split
 from mmt.evaluate import score, summarise
 from mmt.pipeline import MMT, unconditional_prompt
 from mmt.representation import Encoding
-from mmt.sampling import SamplingConfig
+from mmt.sampling import PRESETS, sampling_preset
 
 TINY = ["model=tiny", "model.dim=32", "model.depth=2", "model.heads=2", "model.max_seq_len=256", "data.limit=12",
         "data.max_beat=32", "data.batch_size=4", "trainer.check_val_every_n_epoch=1",
         "optim.warmup_steps=2"]  # fmt: skip
 TABLE3 = ("pitch_class_entropy", "scale_consistency", "groove_consistency")
+TEMPO_QPM = 100.0  # the tempo lengths in seconds are read at (mmt.evaluate.score's)
 
 
 def piece_seconds(notes: np.ndarray, encoding: Encoding, tempo_qpm: float = 100.0) -> float:
@@ -81,30 +85,35 @@ def token_rows(pieces: list[np.ndarray], encoding: Encoding, budget: int) -> dic
 
 
 def sample(
-    name: str, run: Path, n: int, budget: int, batch_size: int, device: torch.device, allow_end: bool = True
+    name: str, run: Path, n: int, budget: int, batch_size: int, device: torch.device, allow_end: bool = True,
+    sampling: str = "default",
 ) -> tuple[list, float, list[int]]:
     """``n`` unconditional samples of a trained run as ``muspy.Music``, the seconds generation took (after a short
     warm-up run: the first call of a process sets up kernels and, in ``transformers``, seconds of imports) and the
-    events or tokens of each sample. ``allow_end=False``: no end-of-song, every sample runs to the budget."""
+    events or tokens of each sample. ``allow_end=False``: no end-of-song, every sample runs to the budget.
+    ``sampling``: MMT's preset; the baselines take its top-k and min-p (``model.generate``'s own)."""
+    preset = sampling_preset(sampling, allow_end=allow_end)
     if name == "mmt":
         mmt = MMT.from_pretrained(run, device=device)
-        mmt.sample(unconditional_prompt(), 1, SamplingConfig(), 0, 16)
+        mmt.sample(unconditional_prompt(), 1, preset, 0, 16)
         t0 = time.perf_counter()
-        codes = mmt.sample(unconditional_prompt(), n, SamplingConfig(allow_end=allow_end), 0, budget, batch_size)
+        codes = mmt.sample(unconditional_prompt(), n, preset, 0, budget, batch_size)
         seconds = time.perf_counter() - t0
         return [mmt.decode(c) for c in codes], seconds, [len(c) for c in codes]
     net, tok, _ = load_baseline(run, name)
     net.to(device)
     generate_tokens(net, 1, 16)
     t0 = time.perf_counter()
-    seqs = generate_tokens(net, n, budget, batch_size, allow_end=allow_end)
+    seqs = generate_tokens(net, n, budget, batch_size, preset.temperature, preset.filter_threshold,
+                           allow_end=allow_end, min_p=preset.min_p)  # fmt: skip
     seconds = time.perf_counter() - t0
     return [music_of(decode_tokens(ids, tok)) for ids in seqs], seconds, [len(ids) + 1 for ids in seqs]  # + [BOS]
 
 
 def generation_row(musics: list, seconds: float, n: int, lengths: list[int], budget: int) -> dict:
-    """Sample length, notes per sample and per second of generation, the tokens used and how many samples ended
-    (end-of-song) before the budget, and the Table 3 metrics of samples."""
+    """Sample length (as it plays, and heard: without its silences over 8 beats), notes per sample and per second
+    of generation, the tokens used and how many samples ended (end-of-song) before the budget, the longest
+    silence, and the Table 3 metrics of samples."""
     scores = [score(m) for m in musics]  # lengths at MMT's decoding tempo (100 qpm)
     notes = sum(sum(len(t.notes) for t in m.tracks) for m in musics)
     summary = summarise(scores)
@@ -112,6 +121,8 @@ def generation_row(musics: list, seconds: float, n: int, lengths: list[int], bud
         "samples": n,
         "generation_s": round(seconds, 3),
         "avg_length_s": summary["length_s"]["mean"],
+        "avg_heard_length_s": summary["heard_beats"]["mean"] * 60.0 / TEMPO_QPM,
+        "longest_silence_beats": summary["longest_silence_beats"],
         "notes_per_sample": notes / n,
         "notes_generated_per_s": notes / seconds,
         "tokens_per_sample": float(np.mean(lengths)),
@@ -142,6 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--run-to-budget", action="store_true", help="never sample end-of-song: every sample fills the budget"
     )
+    ap.add_argument("--sampling", default="default", choices=list(PRESETS),
+                    help="MMT's sampling preset (the baselines take its top-k and min-p)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--tiny", action="store_true", help="a 2-layer, 32-unit model on 12 chorales: seconds")
@@ -181,13 +194,13 @@ def main(argv: list[str] | None = None) -> dict:
                 compose("mmt", "train", [*overrides, f"representation={name}", f"run_dir={run_dir}"])
             )
         musics, seconds, lengths = sample(
-            name, runs[name], args.samples, args.budget, args.batch_size, device, not args.run_to_budget
+            name, runs[name], args.samples, args.budget, args.batch_size, device, not args.run_to_budget, args.sampling
         )
         generation[name] = generation_row(musics, seconds, args.samples, lengths, args.budget)
 
     ratios = {
         f"mmt/{b}": {k: generation["mmt"][k] / generation[b][k] if generation[b][k] else None
-                     for k in ("avg_length_s", "notes_generated_per_s", "notes_per_sample")}
+                     for k in ("avg_length_s", "avg_heard_length_s", "notes_generated_per_s", "notes_per_sample")}
         for b in BASELINES
     }  # fmt: skip
     print(f"test split of {', '.join(args.collections)} ({len(pieces)} pieces, voices={args.voices})")
@@ -198,11 +211,13 @@ def main(argv: list[str] | None = None) -> dict:
     to_budget = ", end-of-song never sampled" if args.run_to_budget else ""
     print(f"\n{args.samples} samples each, budget {args.budget}{to_budget}, batch {args.batch_size}, "
           f"{args.steps} steps, {device}")  # fmt: skip
-    header = ["length s", "notes", "notes/s gen", "tokens", "ended", "PCE", "SC %", "GC %"]
-    print(f"{'representation':15s} " + " ".join(f"{h:>{w}s}" for h, w in zip(header, (9, 7, 12, 7, 6, 6, 6, 6))))
+    header = ["length s", "heard s", ">8 beats", "notes", "notes/s gen", "tokens", "ended", "PCE", "SC %", "GC %"]
+    widths = (9, 8, 8, 7, 12, 7, 6, 6, 6, 6)
+    print(f"{'representation':15s} " + " ".join(f"{h:>{w}s}" for h, w in zip(header, widths)))
     for name, row in generation.items():
         table3 = " ".join(f"{row[m]['mean']:6.2f}" for m in TABLE3)
-        print(f"{name:15s} {row['avg_length_s']:9.2f} {row['notes_per_sample']:7.1f} "
+        print(f"{name:15s} {row['avg_length_s']:9.2f} {row['avg_heard_length_s']:8.2f} "
+              f"{row['longest_silence_beats']['over_8']:8.0%} {row['notes_per_sample']:7.1f} "
               f"{row['notes_generated_per_s']:12.1f} {row['tokens_per_sample']:7.1f} "
               f"{row['ended_before_budget']:6.0%} {table3}")  # fmt: skip
     for key, r in ratios.items():

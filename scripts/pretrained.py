@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -369,6 +370,7 @@ def export_mmt(name: str, run: Path, dest: Path) -> dict:
     from gm_common.pretrained import export_checkpoint
 
     export_checkpoint(run / "checkpoints" / "best.ckpt", dest / "model.safetensors", prefix="net.")
+    shutil.copyfile(run / "split.json", dest / "split.json")  # its evaluations read only the pieces they need
     out = run / "eval_shipped.json"
     subprocess.run(
         [
@@ -394,7 +396,8 @@ def export_mmt(name: str, run: Path, dest: Path) -> dict:
         f" groove {diff['groove_consistency']:+.1f} from the test split",
         "architecture": hp["model"],
         "encoding": hp["encoding"],
-        "data": {"collections": hp["data"]["collections"], "split": f"8:1:1 by piece, seed {hp['data']['seed']}"},
+        "data": {"collections": hp["data"]["collections"], "split": f"8:1:1 by piece, seed {hp['data']['seed']}"
+                 " (the pieces of each in split.json)"},
         "test": {key: result[key] for key in ("ground_truth", "samples", "differences", "n_samples", "n_truth")}
         | {"first_5_test_pieces_loss": losses},
     }
@@ -408,7 +411,7 @@ def mmt_piece_losses(path: Path, n: int = 5) -> dict[str, float]:
     from mmt.pipeline import MMT
 
     mmt = MMT.from_pretrained(path)
-    names = list(recorded_split(mmt.hyper_parameters["data"], mmt.encoding, "test"))[:n]
+    names = list(recorded_split(mmt.hyper_parameters["data"], mmt.encoding, "test", path, n))
     return {name: piece_loss(mmt, corpus_root() / name) for name in names}
 
 

@@ -30,10 +30,11 @@ COMMANDS = {
 
 def _section(folder: Path, root: Path) -> str:
     """A section for one package folder: a ``commands.json`` there ({stem or "*": command}) overrides the
-    default command."""
+    default command, a ``captions.json`` ({stem: text}) puts a line of text under a stem's heading."""
     commands = {"*": COMMANDS.get(folder.name, "")}
     if (folder / "commands.json").is_file():
         commands.update(json.loads((folder / "commands.json").read_text()))
+    captions = json.loads((folder / "captions.json").read_text()) if (folder / "captions.json").is_file() else {}
     groups: dict[str, list[Path]] = defaultdict(list)
     for f in sorted(folder.rglob("*")):
         if (
@@ -46,6 +47,8 @@ def _section(folder: Path, root: Path) -> str:
     parts.append(f"<pre>{html.escape(commands['*'])}</pre>")
     for stem, files in groups.items():
         parts.append(f'<div class="item"><h3>{html.escape(stem)}</h3>')
+        if stem in captions:
+            parts.append(f'<p class="caption">{html.escape(captions[stem])}</p>')
         if stem in commands:
             parts.append(f"<pre>{html.escape(commands[stem])}</pre>")
         for f in files:

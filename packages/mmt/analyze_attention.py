@@ -114,7 +114,8 @@ def run(cfg: DictConfig) -> dict:
     net, encoding = mmt.net, mmt.encoding
     if not mmt.hyper_parameters.get("data"):
         raise ConfigError("the checkpoint records no data source to analyse")
-    pieces = list(recorded_split(mmt.hyper_parameters["data"], encoding, cfg.split).values())[: int(cfg.n_pieces)]
+    split = recorded_split(mmt.hyper_parameters["data"], encoding, cfg.split, mmt.source, int(cfg.n_pieces))
+    pieces = list(split.values())
     seqs = [make_sample(notes, encoding.max_beat, net.max_seq_len, None) for notes in pieces]
     beat_gain, beat_n, pitch_gain, pitch_n = attention_gains(
         net, seqs, int(cfg.max_beat_distance), int(cfg.max_interval)

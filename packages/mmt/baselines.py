@@ -208,11 +208,12 @@ def load_baseline(path: str | Path, representation: str) -> tuple[GPT2LMHeadMode
 
 @torch.inference_mode()
 def generate_tokens(net: GPT2LMHeadModel, n_samples: int, budget: int, batch_size: int = 8, temperature: float = 1.0,
-                    filter_threshold: float = 0.9, seed: int = 0, allow_end: bool = True,
+                    filter_threshold: float = 0.9, seed: int = 0, allow_end: bool = True, min_p: float = 0.0,
                     ) -> list[list[int]]:  # fmt: skip
     """``n_samples`` token sequences from start-of-song (``[BOS]``), ``budget`` tokens each at most (``[BOS]``
     included), by ``model.generate`` with its key/value cache, top-k keeping ``ceil((1 - filter_threshold) * V)``
-    tokens (as MMT's sampling) and ``temperature``; each without ``[BOS]``, up to its end-of-song (never drawn
+    tokens (as MMT's sampling), then ``min_p`` (as MMT's default sampling; 0: off) and ``temperature``; each
+    without ``[BOS]``, up to its end-of-song (never drawn
     with ``allow_end=False``: every sequence runs to the budget). Seeds torch's global generator with ``seed``."""
     cfg = net.config
     if budget > cfg.n_positions:
@@ -226,6 +227,7 @@ def generate_tokens(net: GPT2LMHeadModel, n_samples: int, budget: int, batch_siz
         start = torch.full((b, 1), cfg.bos_token_id, dtype=torch.long, device=device)
         ids = net.generate(
             start, attention_mask=torch.ones_like(start), do_sample=True, top_k=top_k, temperature=temperature,
+            min_p=min_p or None,
             max_new_tokens=budget - 1, min_new_tokens=0 if allow_end else budget - 1, use_cache=True,
             eos_token_id=cfg.eos_token_id, pad_token_id=cfg.pad_token_id,
         )  # fmt: skip

@@ -28,15 +28,18 @@ from gm_common.corpus import (
     PieceStore,
     ShardedArrays,
     ShardWriter,
+    corpus_root,
     default_cache_dir,
     list_music_files,
     load_collection,
     load_folder,
+    load_pieces,
     new_cache_folder,
     once_per_node,
     split_811,
 )
 from gm_common.errors import ConfigError, InputFileError
+from gm_common.files import atomic_write_text
 from gm_common.training import loader_options
 from mmt.parts import PART_PROGRAMS, VOICE_PARTS, assign_programs
 from mmt.representation import Encoding, codes_from_notes, extract_notes
@@ -44,6 +47,7 @@ from mmt.representation import Encoding, codes_from_notes, extract_notes
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 DATA_CACHE_VERSION = 2  # 2: a folder of memory-mapped shards (1: one .npz)
+SPLIT_FILE = "split.json"  # a run's (and a shipped model's) piece names per split, beside its checkpoints
 
 
 # -- encoded dataset (cached) -------------------------------------------------------------------
@@ -93,6 +97,15 @@ def encoded_dataset(
     """``{piece name: notes (N, 5)}`` of every usable piece of ``source``: encoded once, one piece at a time, into
     a cache folder ``mmt-<key>/`` (with the encoding it was made with), then read lazily from it."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache = encoded_cache(source, encoding, cache_dir, min_notes)
+    with once_per_node():
+        if not (cache / "names.json").is_file():  # the key covers the encoding: a cache found is this one's
+            _encode_pieces(source, encoding, cache_dir, min_notes, workers, cache)
+    return EncodedPieces(cache)
+
+
+def encoded_cache(source: dict, encoding: Encoding, cache_dir: Path, min_notes: int = 50) -> Path:
+    """The cache folder of :func:`encoded_dataset` for these arguments (it may not exist yet)."""
     spec = json.dumps(
         {"v": DATA_CACHE_VERSION, "source": {k: str(v) for k, v in sorted(source.items())}, "enc": encoding.to_dict(),
          "min": min_notes, "table": PART_PROGRAMS, "voices": VOICE_PARTS},
@@ -102,11 +115,7 @@ def encoded_dataset(
     if folder:  # a user folder: the key also covers its files (names, sizes, times)
         stats = [(str(p), p.stat().st_size, int(p.stat().st_mtime)) for p in list_music_files(folder)]
         spec += json.dumps(stats)
-    cache = cache_dir / f"mmt-{hashlib.sha1(spec.encode()).hexdigest()[:16]}"
-    with once_per_node():
-        if not (cache / "names.json").is_file():  # the key covers the encoding: a cache found is this one's
-            _encode_pieces(source, encoding, cache_dir, min_notes, workers, cache)
-    return EncodedPieces(cache)
+    return cache_dir / f"mmt-{hashlib.sha1(spec.encode()).hexdigest()[:16]}"
 
 
 def _encode_pieces(
@@ -233,6 +242,11 @@ class MMTDataModule(L.LightningDataModule):
             if not self.splits["train"]:
                 raise ConfigError(f"data: too few pieces ({len(self.pieces)}) for a train/valid/test split")
 
+    def encoded(self) -> bool:
+        """Whether the whole source is encoded in the cache already (:meth:`setup` then converts nothing)."""
+        cache_dir = Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+        return (encoded_cache(self.source, self.encoding, cache_dir, self.min_notes) / "names.json").is_file()
+
     def dataset(self, split: str, augment: bool) -> MusicDataset:
         """The pieces of ``split`` as a dataset (augmented: random transposition and window)."""
         self.setup()
@@ -262,9 +276,50 @@ class MMTDataModule(L.LightningDataModule):
         return self._loader("test", False, False)
 
 
-def recorded_split(data: dict, encoding: Encoding, split: str) -> dict[str, np.ndarray]:
-    """``{name: notes}`` of one split of the data a checkpoint records (its ``data`` hyper-parameters)."""
-    datamodule = MMTDataModule(encoding, **{k: v for k, v in data.items() if k != "_target_"})
+def save_split(datamodule: MMTDataModule, path: str | Path) -> Path:
+    """Write the piece names of each split (and the source they name files of) as JSON, so that an evaluation
+    reads only the pieces it needs (:func:`recorded_split`)."""
     datamodule.setup()
-    assert datamodule.pieces is not None
-    return {name: datamodule.pieces[name] for name in datamodule.splits[split]}
+    atomic_write_text(path, json.dumps({"source": datamodule.source, **datamodule.splits}, indent=0))
+    return Path(path)
+
+
+class RecordSplit(L.Callback):
+    """Writes the split's piece names (:func:`save_split`) into the run folder when training starts (rank zero)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            datamodule = trainer.datamodule
+            save_split(getattr(datamodule, "music", datamodule), self.path)  # a baseline's data wraps MMT's
+
+
+def split_file(checkpoint: str | Path) -> Path | None:
+    """The :data:`SPLIT_FILE` of a checkpoint: beside a shipped model's weights or in a run's folder."""
+    checkpoint = Path(checkpoint)
+    for folder in (checkpoint.parent, checkpoint.parent.parent):
+        if (folder / SPLIT_FILE).is_file():
+            return folder / SPLIT_FILE
+    return None
+
+
+def recorded_split(data: dict, encoding: Encoding, split: str, checkpoint: str | Path | None = None,
+                   limit: int | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    """``{name: notes}`` of one split (its first ``limit`` pieces) of the data a checkpoint records (its ``data``
+    hyper-parameters). Where the checkpoint's :data:`SPLIT_FILE` names the pieces, they are read from the whole
+    source's encoded cache if it exists, else only their files are converted; without one, the whole source is
+    converted, to split it again."""
+    recorded = split_file(checkpoint) if checkpoint else None
+    datamodule = MMTDataModule(encoding, **{k: v for k, v in data.items() if k != "_target_"})
+    if recorded is None or datamodule.encoded():
+        datamodule.setup()
+        assert datamodule.pieces is not None
+        names = json.loads(recorded.read_text())[split] if recorded else datamodule.splits[split]
+        return {name: datamodule.pieces[name] for name in names[:limit]}
+    names = json.loads(recorded.read_text())[split][:limit]
+    root = Path(data["folder"]) if data.get("folder") else corpus_root()
+    store = load_pieces([root / name for name in names], encoding.resolution, data.get("cache_dir"), root=root,
+                        desc=f"converting {len(names)} {split} pieces")  # fmt: skip
+    return {store.name(i): extract_notes(assign_programs(store[i]).music, encoding) for i in range(len(store))}

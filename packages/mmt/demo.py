@@ -1,20 +1,27 @@
 """``python -m mmt.demo``: one sample in each mode (unconditional, instrument-informed, 4-beat continuation of a
-Bach chorale) from the shipped model into ``outputs/demo/mmt/samples``, and where the MIDI / WAV / PNG / CSV files
-are; then the model's attention profiles (``mmt.analyze_attention``) into ``outputs/demo/mmt/attention``.
+Bach chorale) from the shipped model with the default sampling and seed 0 into ``outputs/demo/mmt/samples``, each
+with its length and longest silence (on the demo page too: ``captions.json``), and where the MIDI / WAV / PNG / CSV
+files are; then the model's attention profiles (``mmt.analyze_attention``, reading only the test pieces it
+analyses) into ``outputs/demo/mmt/attention``.
 ``train=true`` first trains a tiny MMT on the chorales (~2.5 minutes; reused from ``outputs/demo/mmt/model`` by
 later demos) and uses it instead."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
+import muspy
 import torch
 from omegaconf import DictConfig
 
 from gm_common.cli import compose, entry_point
 from gm_common.corpus import list_collection
+from gm_common.files import atomic_write_text
+from gm_common.notes import read_music
 from mmt import analyze_attention, generate, train
+from mmt.evaluate import structure
 
 
 def demo_model(cfg: DictConfig) -> str:
@@ -45,12 +52,26 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     attention = [f"checkpoint={checkpoint}", f"out_dir={Path(cfg.out_dir) / 'attention'}", "overwrite=true",
                  f"n_pieces={cfg.attention_pieces}"]  # fmt: skip
     analyze_attention.run(compose("mmt", "analyze_attention", attention))
+    captions = {}
     print(f"\nmmt demo done in {time.time() - t0:.0f} s; files:")
     for files in written:
+        if "mid" in files:
+            stem = Path(files["mid"]).relative_to(cfg.out_dir).with_suffix("").as_posix()
+            captions[stem] = describe_sample(read_music(files["mid"]))
+            print(f"  {stem}: {captions[stem]}")
         for kind in ("mid", "wav", "png", "csv"):
             if kind in files:
                 print(f"  {kind.upper():4s} {files[kind]}")
+    atomic_write_text(Path(cfg.out_dir) / "captions.json", json.dumps(captions, indent=1))
     return written
+
+
+def describe_sample(music: muspy.Music) -> str:
+    """One line on how a sample holds together: notes, tracks, length and longest silence in beats."""
+    s = structure(music)
+    notes = sum(len(t.notes) for t in music.tracks)
+    return (f"{notes} notes, {len(music.tracks)} tracks, {s['length_beats']:.0f} beats long, longest silence "
+            f"{s['longest_silence_beats']:.1f} beats")  # fmt: skip
 
 
 main = entry_point("mmt", "demo")(run)

@@ -1,10 +1,18 @@
-"""Objective evaluation as the paper's Table 3: ``python -m mmt.evaluate [checkpoint=NAME|RUN] [n_samples=50]``.
+"""Objective evaluation as the paper's Table 3, and structure as a listener hears it:
+``python -m mmt.evaluate [checkpoint=NAME|RUN] [n_samples=50]``.
 
-Unconditioned samples (generated here with the checkpoint, or read from ``samples_dir``) and the ground
-truth (the test split of the data the checkpoint was trained on, or ``truth_dir``) are cut to their first
-``max_beats`` beats and scored with MusPy: pitch-class entropy, scale consistency and groove consistency
-(measure = 4 beats). Also: length in seconds and notes per second (uncut, at ``tempo_qpm``). Reported as
-mean and 95 % interval (1.96 standard errors); JSON to ``out`` and a printed table.
+Samples (generated here with the checkpoint in one of :data:`MODES`, or read from ``samples_dir``) and the
+ground truth (the test split of the data the checkpoint was trained on, as the model sees it: the first
+``max_events`` events of each piece's first ``max_beat`` beats; in instrument mode the pieces with exactly its
+instruments; or ``truth_dir``) are scored:
+
+- Table 3, on the first ``max_beats`` beats, with MusPy: pitch-class entropy, scale consistency and groove
+  consistency (measure = 4 beats); also length in seconds and notes per second (uncut, at ``tempo_qpm``);
+- structure (:func:`structure`, uncut): length in beats, the longest silence (no note sounding, in beats; with
+  the fraction of pieces over :data:`SILENCE_BEATS`), notes per beat, polyphony (pitches sounding together)
+  and tracks sounding per bar. Table 3 cannot see a sample that stops for 200 beats; these can.
+
+Reported as mean and 95 % interval (1.96 standard errors); JSON to ``out`` and a printed table.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import muspy
@@ -26,14 +35,17 @@ from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text, check_writable
 from gm_common.notes import read_music
 from gm_common.pretrained import print_pretrained
-from mmt.data import recorded_split
+from mmt.data import make_sample, recorded_split
 from mmt.model import sequence_loss
-from mmt.pipeline import MMT, PRETRAINED, prompt_notes, unconditional_prompt
+from mmt.pipeline import MMT, PRETRAINED, continuation_codes, instrument_prompt, prompt_notes, unconditional_prompt
 from mmt.representation import Encoding, codes_from_notes, decode
-from mmt.sampling import SamplingConfig
+from mmt.sampling import SamplingConfig, sampling_config
 
 log = logging.getLogger(__name__)
-METRICS = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "length_s", "notes_per_s", "tracks")
+TABLE3 = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "length_s", "notes_per_s", "tracks")
+STRUCTURE = ("length_beats", "heard_beats", "longest_silence_beats", "notes_per_beat", "polyphony", "tracks_per_bar")
+METRICS = TABLE3 + STRUCTURE
+SILENCE_BEATS = (8, 32)  # a silence longer than these (beats) is counted per piece
 
 
 def cut(music: muspy.Music, beats: int) -> muspy.Music:
@@ -46,8 +58,40 @@ def cut(music: muspy.Music, beats: int) -> muspy.Music:
     return out
 
 
+def structure(music: muspy.Music, beats_per_bar: int = 4) -> dict[str, float]:
+    """Length and longest silence (nothing sounding, from beat 0 to the last note's end) in beats, the length
+    without its silences over 8 beats (``heard_beats``), notes per beat, polyphony (MusPy's: pitches sounding
+    together, where any sounds) and tracks sounding per bar (NaN: no notes)."""
+    spans = np.array([(n.time, n.time + n.duration) for t in music.tracks for n in t.notes], dtype=np.int64)
+    nan = float("nan")
+    if not len(spans):
+        return {"length_beats": 0.0, "heard_beats": 0.0, "longest_silence_beats": nan, "notes_per_beat": nan,
+                "polyphony": nan, "tracks_per_bar": nan}  # fmt: skip
+    spans = spans[np.argsort(spans[:, 0], kind="stable")]
+    covered = np.maximum.accumulate(spans[:, 1])  # the end of the sound so far, after each onset
+    silences = spans[:, 0] - np.concatenate([[0], covered[:-1]])
+    res, end = music.resolution, int(covered[-1])
+    bar = beats_per_bar * res
+    n_bars = max(1, -(-end // bar))
+    sounding = 0
+    for track in music.tracks:  # the bars in which each track sounds, as a difference array
+        if track.notes:
+            marks = np.zeros(n_bars + 1, dtype=np.int64)
+            np.add.at(marks, [n.time // bar for n in track.notes], 1)
+            np.add.at(marks, [(n.time + max(n.duration, 1) - 1) // bar + 1 for n in track.notes], -1)
+            sounding += int(np.count_nonzero(np.cumsum(marks)[:n_bars] > 0))
+    return {
+        "length_beats": end / res,
+        "heard_beats": (end - int(silences[silences > SILENCE_BEATS[0] * res].sum())) / res,
+        "longest_silence_beats": max(0, int(silences.max())) / res,
+        "notes_per_beat": len(spans) / (end / res) if end else nan,
+        "polyphony": float(muspy.polyphony(music)),
+        "tracks_per_bar": sounding / n_bars,
+    }
+
+
 def score(music: muspy.Music, max_beats: int = 64, tempo_qpm: float = 100.0) -> dict[str, float]:
-    """The metrics of one piece (NaN where a metric is undefined, e.g. no notes)."""
+    """The metrics of one piece, Table 3's and :func:`structure` (NaN where a metric is undefined, e.g. no notes)."""
     n_notes = sum(len(t.notes) for t in music.tracks)
     end = max((n.time + n.duration for t in music.tracks for n in t.notes), default=0)
     length = end / music.resolution * 60.0 / tempo_qpm
@@ -62,7 +106,7 @@ def score(music: muspy.Music, max_beats: int = 64, tempo_qpm: float = 100.0) -> 
         "notes_per_s": n_notes / length if length > 0 else nan,
         "tracks": float(sum(1 for t in music.tracks if t.notes)),
     }
-    return res
+    return res | structure(music)
 
 
 def piece_loss(mmt: MMT, score: str | Path, rows: int = 256) -> float:
@@ -74,7 +118,9 @@ def piece_loss(mmt: MMT, score: str | Path, rows: int = 256) -> float:
 
 
 def summarise(scores: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and 95 % interval half-width (1.96 standard errors) of each metric over pieces."""
+    """Mean and 95 % interval half-width (1.96 standard errors) of each metric over pieces; for the longest
+    silence also its median, 90th percentile and maximum, and the fraction of pieces over each of
+    :data:`SILENCE_BEATS` (a piece without notes counts as over)."""
     out = {}
     for m in METRICS:
         v = np.array([s[m] for s in scores], dtype=float)
@@ -83,19 +129,24 @@ def summarise(scores: list[dict[str, float]]) -> dict[str, dict[str, float]]:
         mean = float(v.mean()) if n else float("nan")
         ci = float(1.96 * v.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
         out[m] = {"mean": mean, "ci95": ci, "n": n}
+    silence = np.array([s["longest_silence_beats"] for s in scores], dtype=float)
+    if len(silence):
+        heard = silence[np.isfinite(silence)]
+        quantiles = np.percentile(heard, [50, 90, 100]) if len(heard) else [float("nan")] * 3
+        out["longest_silence_beats"].update(
+            {"median": float(quantiles[0]), "p90": float(quantiles[1]), "max": float(quantiles[2])}
+            | {f"over_{b}": float(np.mean(~(silence <= b))) for b in SILENCE_BEATS}
+        )
     return out
 
 
-def truth_pieces(cfg: DictConfig, hp: dict | None, encoding: Encoding) -> list[muspy.Music]:
-    """Ground truth: MIDI/MusicXML files of ``truth_dir``, else the test split of the checkpoint's data
-    (as the model sees it: encoded and decoded)."""
+def truth_notes(cfg: DictConfig, mmt: MMT | None) -> list[np.ndarray] | None:
+    """The encoded pieces of ``cfg.split`` of the checkpoint's data (None with ``truth_dir``)."""
     if cfg.truth_dir:
-        return [read_music(p, resolution=encoding.resolution) for p in list_music_files(cfg.truth_dir)]
-    if not hp or not hp.get("data"):
+        return None
+    if mmt is None or not mmt.hyper_parameters.get("data"):
         raise ConfigError("no ground truth: give truth_dir=<folder> (the checkpoint records no data source)")
-    return [
-        decode(codes_from_notes(notes), encoding) for notes in recorded_split(hp["data"], encoding, "test").values()
-    ]
+    return list(recorded_split(mmt.hyper_parameters["data"], mmt.encoding, cfg.split, mmt.source).values())
 
 
 def read_samples(folder: str | Path, resolution: int) -> list[muspy.Music]:
@@ -114,6 +165,61 @@ def read_samples(folder: str | Path, resolution: int) -> list[muspy.Music]:
     return samples
 
 
+MODES = ("unconditional", "instrument", "continuation")
+TARGETS = {  # the paper's Table 3 bounds (absolute differences) and structure (issue 30)
+    "pitch_class_entropy": 0.25, "scale_consistency": 5.0, "groove_consistency": 5.0,
+    "silence_over_8": 0.05, "silence_over_32": 0.0, "notes_per_beat": 0.15, "polyphony": 0.15,
+}  # fmt: skip
+
+
+def generate_samples(mmt: MMT, mode: str, n: int, sampling: SamplingConfig, seed: int = 0,
+                     max_events: int | None = None, batch_size: int = 16, instruments: list[str] | None = None,
+                     beats: int = 4, pieces: list[np.ndarray] | None = None) -> list[muspy.Music]:  # fmt: skip
+    """``n`` samples in one of :data:`MODES`: from start-of-song, from ``instruments``, or continuing the first
+    ``beats`` beats of ``pieces`` (encoded notes, spread evenly: sample i continues piece ``i * len(pieces) // n``
+    with seed + i)."""
+    if mode not in MODES:
+        raise ConfigError(f"mode={mode}: expected one of {', '.join(MODES)}")
+    if mode == "unconditional":
+        seqs = mmt.sample(unconditional_prompt(), n, sampling, seed, max_events, batch_size)
+    elif mode == "instrument":
+        seqs = mmt.sample(instrument_prompt(list(instruments or []), mmt.encoding), n, sampling, seed, max_events,
+                          batch_size)  # fmt: skip
+    else:
+        if not pieces:
+            raise ConfigError("continuation needs pieces to continue")
+        prompts = [continuation_codes(pieces[i * len(pieces) // n], beats) for i in range(n)]
+        seqs = [mmt.sample(p, 1, sampling, seed + i, max_events)[0] for i, p in enumerate(prompts)]
+    return [mmt.decode(s) for s in seqs]
+
+
+def mode_truth(pieces: list[np.ndarray], mode: str, instruments: list[str] | None,
+               encoding: Encoding) -> list[np.ndarray]:  # fmt: skip
+    """The pieces a mode's samples are compared with: in instrument mode those with exactly its instruments (all
+    pieces where none has them), else all."""
+    if mode != "instrument":
+        return pieces
+    codes = {encoding.instrument_code(str(name)) for name in instruments or []}
+    same = [p for p in pieces if set(np.unique(p[:, 4]).tolist()) == codes]
+    if not same:
+        log.warning("no piece has exactly the instruments %s: samples are compared with all pieces", instruments)
+    return same or pieces
+
+
+def compare(samples: list[muspy.Music], truth: list[muspy.Music], max_beats: int = 64,
+            tempo_qpm: float = 100.0) -> dict:  # fmt: skip
+    """Samples beside the ground truth: each side's summary, their differences and the :data:`TARGETS` met."""
+    gt = summarise([score(m, max_beats, tempo_qpm) for m in truth])
+    sm = summarise([score(m, max_beats, tempo_qpm) for m in samples])
+    differences = {m: sm[m]["mean"] - gt[m]["mean"] for m in METRICS}
+    silence = sm["longest_silence_beats"]
+    met = {m: bool(abs(differences[m]) <= TARGETS[m]) for m in TABLE3 if m in TARGETS}
+    met |= {f"silence_over_{b}": bool(silence[f"over_{b}"] <= TARGETS[f"silence_over_{b}"]) for b in SILENCE_BEATS}
+    met |= {m: bool(abs(differences[m]) <= TARGETS[m] * gt[m]["mean"]) for m in ("notes_per_beat", "polyphony")}
+    return {"ground_truth": gt, "samples": sm, "differences": differences, "n_truth": len(truth),
+            "n_samples": len(samples), "targets_met": met, "all_targets_met": all(met.values())}  # fmt: skip
+
+
 def run(cfg: DictConfig) -> dict:
     """Score generated (or given) samples against the ground truth; writes the JSON and returns it."""
     if cfg.list_models:
@@ -127,29 +233,26 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError(
             "give checkpoint=<name, run or .ckpt> (to generate samples) or samples_dir=<folder of MIDI files>"
         )
+    if cfg.mode not in MODES:
+        raise ConfigError(f"mode={cfg.mode}: expected one of {', '.join(MODES)}")
     mmt = MMT.from_pretrained(cfg.checkpoint, device=device) if cfg.checkpoint else None
-    hp, encoding = (mmt.hyper_parameters, mmt.encoding) if mmt else (None, Encoding())
+    encoding = mmt.encoding if mmt else Encoding()
+    rows = int(cfg.max_events or (mmt.net.max_seq_len if mmt else 1024))
+    instruments = [str(i) for i in cfg.instruments]
+    pieces = truth_notes(cfg, mmt)
+    truth = [decode(make_sample(notes, encoding.max_beat, rows), encoding)
+             for notes in mode_truth(pieces, cfg.mode, instruments, encoding)] if pieces else [
+        read_music(p, resolution=encoding.resolution) for p in list_music_files(cfg.truth_dir)]  # fmt: skip
     if cfg.samples_dir:
         samples = read_samples(cfg.samples_dir, encoding.resolution)
     else:
-        sampling = SamplingConfig(float(cfg.temperature), float(cfg.filter_threshold), float(cfg.top_p))
-        seqs = mmt.sample(
-            unconditional_prompt(), int(cfg.n_samples), sampling, int(cfg.seed), cfg.max_events, int(cfg.batch_size)
-        )
-        samples = [mmt.decode(s) for s in seqs]
-    truth = truth_pieces(cfg, hp, encoding)
-    beats, qpm = int(cfg.max_beats), float(cfg.tempo_qpm)
-    result = {
-        "ground_truth": summarise([score(m, beats, qpm) for m in truth]),
-        "samples": summarise([score(m, beats, qpm) for m in samples]),
-        "n_truth": len(truth),
-        "n_samples": len(samples),
-        "max_beats": beats,
-        "tempo_qpm": qpm,
-        "checkpoint": str(cfg.checkpoint),
-    }
-    gt, sm = result["ground_truth"], result["samples"]
-    result["differences"] = {m: sm[m]["mean"] - gt[m]["mean"] for m in METRICS}
+        samples = generate_samples(mmt, cfg.mode, int(cfg.n_samples), sampling_config(cfg), int(cfg.seed),
+                                   cfg.max_events, int(cfg.batch_size), instruments, int(cfg.beats),
+                                   pieces)  # fmt: skip
+    result = compare(samples, truth, int(cfg.max_beats), float(cfg.tempo_qpm))
+    result |= {"max_beats": int(cfg.max_beats), "tempo_qpm": float(cfg.tempo_qpm), "checkpoint": str(cfg.checkpoint),
+               "mode": cfg.mode, "split": cfg.split, "max_events": rows,
+               "sampling": asdict(sampling_config(cfg))}  # fmt: skip
     atomic_write_text(out, json.dumps(result, indent=1))
     print(format_table(result))
     print(f"-> {out}")
@@ -157,29 +260,25 @@ def run(cfg: DictConfig) -> dict:
 
 
 def format_table(result: dict) -> str:
-    """The evaluation result as a printed table (ground truth, samples, difference)."""
-    head = (f"{'':16s} {'n':>4s} {'length (s)':>14s} {'notes/s':>12s} {'pitch-class ent.':>17s} {'scale cons. %':>15s} "
-            f"{'groove cons. %':>15s} {'tracks':>12s}")  # fmt: skip
-    lines = [f"MMT objective evaluation (first {result['max_beats']} beats; mean +- 95 % interval)", head]
-    for label, key, n in (
-        ("ground truth", "ground_truth", result["n_truth"]),
-        ("MMT samples", "samples", result["n_samples"]),
-    ):
-        r = result[key]
-        cells = [
-            f"{r[m]['mean']:.3f}+-{r[m]['ci95']:.3f}"
-            if m == "pitch_class_entropy"
-            else f"{r[m]['mean']:.2f}+-{r[m]['ci95']:.2f}"
-            for m in METRICS
-        ]
-        lines.append(
-            f"{label:16s} {n:4d} {cells[3]:>14s} {cells[4]:>12s} {cells[0]:>17s} {cells[1]:>15s} {cells[2]:>15s}"
-            f" {cells[5]:>12s}"
-        )
-    d = result["differences"]
-    cells = [f"{d['length_s']:14.2f}", f"{d['notes_per_s']:12.2f}", f"{d['pitch_class_entropy']:17.3f}",
-             f"{d['scale_consistency']:15.2f}", f"{d['groove_consistency']:15.2f}", f"{d['tracks']:12.2f}"]  # fmt: skip
-    lines.append(f"{'difference':16s} {'':4s} " + " ".join(cells))
+    """The evaluation result as two printed tables, Table 3 and structure (ground truth, samples, difference)."""
+    rows = [("ground truth", "ground_truth", result["n_truth"]), ("MMT samples", "samples", result["n_samples"])]
+    lines = []
+    for title, metrics in (("Table 3 (first %d beats)" % result["max_beats"], TABLE3), ("structure", STRUCTURE)):
+        lines.append(f"MMT {title}; mean +- 95 % interval")
+        lines.append(f"{'':16s} {'n':>4s} " + " ".join(f"{m[:22]:>22s}" for m in metrics))
+        for label, key, n in rows:
+            r = result[key]
+            cells = [f"{r[m]['mean']:.3f}+-{r[m]['ci95']:.3f}" for m in metrics]
+            lines.append(f"{label:16s} {n:4d} " + " ".join(f"{c:>22s}" for c in cells))
+        d = result["differences"]
+        lines.append(f"{'difference':16s} {'':4s} " + " ".join(f"{d[m]:22.3f}" for m in metrics))
+    silence = {k: result[k]["longest_silence_beats"] for k in ("ground_truth", "samples")}
+    for label, key in (("truth", "ground_truth"), ("samples", "samples")):
+        s = silence[key]
+        lines.append(f"longest silence, {label}: median {s['median']:.1f}, 90 % {s['p90']:.1f}, max {s['max']:.1f} "
+                     f"beats; over 8 beats {s['over_8']:.0%}, over 32 {s['over_32']:.0%}")  # fmt: skip
+    missed = [k for k, ok in result["targets_met"].items() if not ok]
+    lines.append("targets: all met" if not missed else f"targets missed: {', '.join(missed)}")
     return "\n".join(lines)
 
 

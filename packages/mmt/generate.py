@@ -32,7 +32,7 @@ from gm_common.render import render_midi
 from mmt.baselines import BASELINES, decode_tokens, generate_tokens, load_baseline, score_notes, write_score
 from mmt.pipeline import MMT, PRETRAINED, mode_of
 from mmt.representation import TYPE_NOTE, Encoding, decode, describe
-from mmt.sampling import SamplingConfig
+from mmt.sampling import sampling_config
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,9 @@ def run_baseline(cfg: DictConfig) -> list[dict[str, str]]:
     for stem in stems:
         check_writable(stem.with_suffix(".mid"), bool(cfg.overwrite))
     budget = int(cfg.max_events or net.config.n_positions)
-    seqs = generate_tokens(net, len(stems), budget, int(cfg.batch_size), float(cfg.temperature),
-                           float(cfg.filter_threshold), int(cfg.seed))  # fmt: skip
+    sampling = sampling_config(cfg)
+    seqs = generate_tokens(net, len(stems), budget, int(cfg.batch_size), sampling.temperature,
+                           sampling.filter_threshold, int(cfg.seed), min_p=sampling.min_p)  # fmt: skip
     written = []
     for stem, ids in zip(stems, seqs):
         score = decode_tokens(ids, tok)
@@ -126,9 +127,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
         for s in suffixes:
             check_writable(stem.with_suffix(s), bool(cfg.overwrite))
     # 2. generate and write
-    sampling = SamplingConfig(
-        float(cfg.temperature), float(cfg.filter_threshold), float(cfg.top_p), bool(cfg.only_declared_instruments)
-    )
+    sampling = sampling_config(cfg)
     seqs = mmt.sample(prompt, len(stems), sampling, int(cfg.seed), cfg.max_events, int(cfg.batch_size), cfg.cuda_graph)
     written = []
     for stem, codes in zip(stems, seqs):

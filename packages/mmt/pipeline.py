@@ -26,7 +26,7 @@ from gm_common.pretrained import resolve
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
-from mmt.sampling import SamplingConfig, decoding_for, generate, trim
+from mmt.sampling import SamplingConfig, decoding_for, generate, sampling_preset, trim
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "corpus_tiny"
@@ -65,10 +65,14 @@ def prompt_notes(prompt: str | Path | muspy.Music, encoding: Encoding) -> np.nda
     return notes
 
 
-def continuation_prompt(prompt: str | Path | muspy.Music, beats: int, encoding: Encoding) -> np.ndarray:
-    """All rows of a piece before beat ``beats``: its instruments, start-of-notes, the notes so far."""
-    notes = prompt_notes(prompt, encoding)
+def continuation_codes(notes: np.ndarray, beats: int) -> np.ndarray:
+    """All rows of a piece's encoded notes before beat ``beats``: its instruments, start-of-notes, the notes so far."""
     return codes_from_notes(notes[notes[:, 0] < beats], instruments=np.unique(notes[:, 4]))[:-1]
+
+
+def continuation_prompt(prompt: str | Path | muspy.Music, beats: int, encoding: Encoding) -> np.ndarray:
+    """All rows of a piece (a file or music) before beat ``beats``: its instruments, start-of-notes, the notes."""
+    return continuation_codes(prompt_notes(prompt, encoding), beats)
 
 
 def mode_of(instruments: list[str] | None, prompt: object | None) -> str:
@@ -144,17 +148,22 @@ class MMT:
         beats: int = 4,
         seed: int = 0,
         max_events: int | None = None,
-        temperature: float = 1.0,
-        filter_threshold: float = 0.9,
-        top_p: float = 1.0,
-        only_declared_instruments: bool = True,
+        sampling: str | SamplingConfig = "default",
+        temperature: float | None = None,
+        filter_threshold: float | None = None,
+        top_p: float | None = None,
+        min_p: float | None = None,
+        only_declared_instruments: bool | None = None,
         batch_size: int = 8,
         cuda_graph: str | bool = "auto",
     ) -> list[muspy.Music]:
         """Generate ``n_samples`` pieces: unconditionally (no arguments), with the named ``instruments``, or
-        continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``); ``cuda_graph``
+        continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``). ``sampling``:
+        a preset of :data:`mmt.sampling.PRESETS` (``default``, or ``paper``: the paper's top-k alone) or a
+        :class:`~mmt.sampling.SamplingConfig`; the other sampling arguments override it where given. ``cuda_graph``
         as in :meth:`sample`."""
         codes = self.prompt(instruments, prompt, beats)
-        sampling = SamplingConfig(temperature, filter_threshold, top_p, only_declared_instruments)
+        sampling = sampling_preset(sampling, temperature=temperature, filter_threshold=filter_threshold, top_p=top_p,
+                                   min_p=min_p, only_declared_instruments=only_declared_instruments)  # fmt: skip
         seqs = self.sample(codes, n_samples, sampling, seed, max_events, batch_size, cuda_graph)
         return [self.decode(c) for c in seqs]

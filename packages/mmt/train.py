@@ -1,8 +1,9 @@
 """Train an MMT model: ``python -m mmt.train [model=tiny|paper] [experiment=...] [trainer=...]``.
 
 Outputs under ``run_dir`` (default ``outputs/mmt/<run_name>``): ``checkpoints/{best,last}.ckpt`` and the
-full resolved ``checkpoints/config.yaml``, ``encoding.json``, CSV and TensorBoard logs. Resume with
-``ckpt_path=last run_dir=<the run's folder>`` (or ``ckpt_path=auto``: resume if there is a checkpoint).
+full resolved ``checkpoints/config.yaml``, ``encoding.json``, ``split.json`` (the pieces of each split), CSV and
+TensorBoard logs. Resume with ``ckpt_path=last run_dir=<the run's folder>`` (or ``ckpt_path=auto``: resume if
+there is a checkpoint).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gm_common.checkpoint import load_checkpoint, resolve_resume
 from gm_common.cli import entry_point, run_dir
 from gm_common.seed import seed_everything
 from gm_common.training import build_trainer
+from mmt.data import SPLIT_FILE, RecordSplit
 from mmt.model import checkpoint_encoding, count_parameters
 from mmt.representation import Encoding
 
@@ -40,7 +42,8 @@ def run(cfg: DictConfig) -> Path:
     log.info("model %s: %.2f M parameters", cfg.model.name, count_parameters(module.net) / 1e6)
     patience = cfg.early_stopping_patience
     trainer = build_trainer(
-        cfg.trainer, folder, config=cfg, early_stopping_patience=int(patience) if patience else None
+        cfg.trainer, folder, config=cfg, early_stopping_patience=int(patience) if patience else None,
+        extra_callbacks=[RecordSplit(folder / SPLIT_FILE)],
     )
     if trainer.is_global_zero:
         encoding.save(folder / "encoding.json")

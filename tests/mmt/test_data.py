@@ -138,3 +138,30 @@ def test_ddp_converts_and_encodes_once_per_node(tmp_path):
     assert "weights agree across 2 ranks" in proc.stdout
     assert proc.stderr.count("converting bach_chorales:   0%") == 1  # one rank converted; the other read the cache
     assert len(list(cache.glob("pieces-*"))) == len(list(cache.glob("mmt-*"))) == 1
+
+
+def test_a_run_records_its_split_and_evaluations_convert_only_the_pieces_they_read(trained_run, monkeypatch, tmp_path):
+    import json
+
+    import mmt.data
+    from gm_common.checkpoint import load_checkpoint
+    from mmt.data import SPLIT_FILE, recorded_split, split_file
+
+    recorded = json.loads((trained_run / SPLIT_FILE).read_text())
+    data = load_checkpoint(trained_run / "checkpoints" / "last.ckpt")["hyper_parameters"]["data"]
+    full = recorded_split(data, ENC, "test")  # without the file: the whole source is converted and split again
+    assert list(full) == recorded["test"] and recorded["source"]["collections"] == ["bach_chorales"]
+    assert not set(recorded["test"]) & set(recorded["train"]) and len(recorded["train"]) > len(recorded["test"])
+    assert split_file(trained_run / "checkpoints" / "best.ckpt") == trained_run / SPLIT_FILE
+
+    converted = []
+    real = mmt.data.load_pieces
+    monkeypatch.setattr(mmt.data, "load_pieces_for", lambda *a, **k: pytest.fail("converted the whole source"))
+    monkeypatch.setattr(mmt.data, "load_pieces", lambda paths, *a, **k: converted.append(paths) or real(paths, *a, **k))
+    cached = recorded_split(data, ENC, "valid", trained_run)  # the whole source is encoded: read from its cache
+    assert list(cached) == recorded["valid"] and not converted
+    data = {**data, "cache_dir": str(tmp_path)}  # a new machine: nothing cached
+    first = recorded_split(data, ENC, "test", trained_run / "checkpoints" / "best.ckpt", limit=1)
+    assert list(first) == recorded["test"][:1]
+    assert [p.name for p in converted[0]] == [recorded["test"][0].split("/")[-1]]
+    np.testing.assert_array_equal(first[recorded["test"][0]], full[recorded["test"][0]])

@@ -40,6 +40,38 @@ def test_evaluate_generates_and_compares_with_test_split(trained_run, tmp_path):
     assert result["ground_truth"]["tracks"]["mean"] >= 1 and "tracks" in result["differences"]
 
 
+@pytest.mark.parametrize("mode", ["instrument", "continuation"])
+def test_evaluate_each_mode_reports_structure_and_its_targets(trained_run, tmp_path, mode):
+    out = tmp_path / "ev.json"
+    overrides = [f"checkpoint={trained_run}", "n_samples=2", "max_events=40", f"out={out}", f"mode={mode}",
+                 "instruments=[soprano,bass]", "sampling=paper", "temperature=1.2"]  # fmt: skip
+    result = run(_cfg("evaluate", overrides))
+    assert result["mode"] == mode and result["n_samples"] == 2 and result["max_events"] == 40
+    assert result["sampling"]["min_p"] == 0.0 and result["sampling"]["temperature"] == 1.2
+    silence = result["ground_truth"]["longest_silence_beats"]
+    assert {"median", "p90", "max", "over_8", "over_32"} <= set(silence) and 0 <= silence["over_8"] <= 1
+    assert set(result["targets_met"]) == {"pitch_class_entropy", "scale_consistency", "groove_consistency",
+                                          "silence_over_8", "silence_over_32", "notes_per_beat", "polyphony"}
+    assert result["all_targets_met"] == all(result["targets_met"].values())
+    with pytest.raises(ConfigError, match="mode=sideways: expected one of unconditional, instrument, continuation"):
+        run(_cfg("evaluate", [*overrides[:-3], "mode=sideways", f"out={tmp_path / 'x.json'}"]))
+
+
+def test_compare_checks_each_target_against_the_truth():
+    from mmt.evaluate import compare
+
+    beat = np.array([[i * 12, 60 + i % 5, 12] for i in range(64)])
+    truth = [music_from_tracks([("a", 0, False, beat)], 12)]
+    gap = beat.copy()
+    gap[32:, 0] += 40 * 12  # a 40-beat silence in the middle
+    r = compare([music_from_tracks([("a", 0, False, gap)], 12)], truth)
+    assert r["samples"]["longest_silence_beats"]["over_32"] == 1.0
+    assert not r["targets_met"]["silence_over_8"] and not r["targets_met"]["silence_over_32"]
+    assert not r["targets_met"]["notes_per_beat"]  # 64 notes over 104 beats against 64 over 64
+    assert r["targets_met"]["polyphony"] and r["targets_met"]["pitch_class_entropy"] and not r["all_targets_met"]
+    assert compare(truth, truth)["all_targets_met"]
+
+
 def test_evaluate_needs_a_source(tmp_path):
     with pytest.raises(ConfigError, match="give checkpoint"):
         run(_cfg("evaluate", ["checkpoint=null", f"out={tmp_path / 'x.json'}"]))
@@ -89,3 +121,29 @@ def _chorale():
     from gm_common.corpus import list_collection
 
     return list_collection("bach_chorales")[0]
+
+
+def test_structure_sees_a_long_silence_that_table_3_cannot():
+    from mmt.evaluate import structure, summarise
+
+    # two tracks: quarter notes on beats 0..3 (one of them a two-note chord), then nothing until beat 40 (12 ticks)
+    a = np.array([[0, 60, 12], [12, 62, 12], [24, 64, 12], [36, 65, 12], [480, 67, 24]])
+    b = np.array([[0, 48, 48]])
+    music = music_from_tracks([("a", 0, False, a), ("b", 32, False, b)], 12)
+    s = structure(music)
+    assert s["length_beats"] == pytest.approx(42.0)
+    assert s["longest_silence_beats"] == pytest.approx(36.0)  # beat 4 to beat 40
+    assert s["heard_beats"] == pytest.approx(42.0 - 36.0)  # silences over 8 beats are not heard as music
+    assert s["notes_per_beat"] == pytest.approx(6 / 42)
+    assert s["polyphony"] == pytest.approx((4 * 12 * 2 + 24) / (4 * 12 + 24))  # two pitches for 4 beats, then one
+    assert s["tracks_per_bar"] == pytest.approx(3 / 11)  # bar 0: both tracks, bar 10: one; 11 bars
+    late = music_from_tracks([("a", 0, False, np.array([[120, 60, 12]]))], 12)
+    assert structure(late)["longest_silence_beats"] == pytest.approx(10.0)  # silence before the first note counts
+    assert structure(late)["heard_beats"] == pytest.approx(1.0)
+    legato = music_from_tracks([("a", 0, False, np.array([[0, 60, 120], [24, 62, 12], [120, 64, 12]]))], 12)
+    assert structure(legato)["longest_silence_beats"] == 0.0  # a held note is not silence
+    empty = structure(music_from_tracks([], 12))
+    assert empty["length_beats"] == 0.0 and math.isnan(empty["longest_silence_beats"])
+    summary = summarise([score(m) for m in (music, late, legato, music_from_tracks([], 12))])["longest_silence_beats"]
+    assert summary["over_8"] == pytest.approx(3 / 4) and summary["over_32"] == pytest.approx(2 / 4)  # empty: over
+    assert summary["max"] == pytest.approx(36.0) and summary["median"] == pytest.approx(10.0)

@@ -6,7 +6,16 @@ import torch
 from gm_common.errors import ConfigError
 from mmt.model import MMTTransformer
 from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, TYPE_EOS, TYPE_NOTE, Encoding
-from mmt.sampling import CHECK_EVERY, FieldSampler, SamplingConfig, decoding_for, generate, trim
+from mmt.sampling import (
+    CHECK_EVERY,
+    PRESETS,
+    FieldSampler,
+    SamplingConfig,
+    decoding_for,
+    generate,
+    sampling_preset,
+    trim,
+)
 
 ENC = Encoding()
 
@@ -64,13 +73,14 @@ def test_cached_and_uncached_generation_agree(net):
     assert a.shape == (2, 60, 6) and torch.equal(a, b)
 
 
-def test_draws_follow_the_top_k_filtered_distribution():
+@pytest.mark.parametrize("preset", ["paper", "default"])
+def test_draws_follow_the_top_k_and_min_p_filtered_distribution(preset):
     sizes = ENC.vocab_sizes
     g = torch.Generator().manual_seed(0)
     b = 20000
     prompt = torch.tensor([[0] * 6, [1, 0, 0, 0, 0, 25], [2, 0, 0, 0, 0, 0]]).unsqueeze(0).repeat(b, 1, 1)
-    sampler = FieldSampler(sizes, SamplingConfig(), prompt)
-    logits = torch.randn(sum(sizes), generator=g)
+    sampler = FieldSampler(sizes, PRESETS[preset], prompt)
+    logits = torch.randn(sum(sizes), generator=g) * 2
     logits[3] = 10.0  # type: a note (top-k keeps only the best allowed type)
     rows = sampler.sample(logits.expand(b, -1), torch.rand((b, 8, 1), generator=g))
     assert (rows[:, F_TYPE] == 3).all() and (rows[:, F_INSTRUMENT] == 25).all()
@@ -79,10 +89,27 @@ def test_draws_follow_the_top_k_filtered_distribution():
     pitch[0] = float("-inf")  # code 0 is never sampled
     k = math.ceil(0.1 * sizes[F_PITCH])
     pitch[pitch < pitch.topk(k).values[-1]] = float("-inf")
-    expected = pitch.softmax(0)
+    p = pitch.softmax(0)
+    min_p = PRESETS[preset].min_p
+    expected = torch.where(p >= min_p * p.max(), p, 0.0)
+    expected /= expected.sum()
+    assert (expected > 0).sum() == (k if preset == "paper" else (p >= 0.05 * p.max()).sum()) > 1
+    if preset == "default":
+        assert (expected > 0).sum() < k  # this draw has outcomes that min-p drops
     seen = torch.bincount(rows[:, F_PITCH], minlength=sizes[F_PITCH]).float() / b
     assert (seen[expected == 0] == 0).all()
     assert (seen - expected).abs().max() < 0.015
+
+
+def test_presets_and_overrides():
+    assert PRESETS["paper"].min_p == 0 and PRESETS["paper"].max_beat_advance is None
+    assert PRESETS["default"].min_p == 0.05 and PRESETS["default"].max_beat_advance == 8
+    assert SamplingConfig() == PRESETS["default"]
+    assert sampling_preset("paper", temperature=1.5, top_p=None) == SamplingConfig(
+        min_p=0.0, max_beat_advance=None, temperature=1.5
+    )
+    with pytest.raises(ConfigError, match="sampling='nope': expected one of default, paper"):
+        sampling_preset("nope")
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +187,14 @@ def test_without_end_of_song_every_row_runs_to_the_budget(net):
     for seq in trim(out):
         assert len(seq) == 120
         _check_rules(seq)
+
+
+def test_max_beat_advance_bounds_every_gap_between_notes(net):
+    prompt = torch.zeros(4, 1, 6, dtype=torch.long)
+    gaps = {}
+    for advance in (None, 2):
+        cfg = SamplingConfig(temperature=3.0, min_p=0.0, max_beat_advance=advance, allow_end=False)
+        out = generate(net, prompt, 150, cfg, generator=torch.Generator().manual_seed(1), stop_at_eos=False)
+        beats = [seq[seq[:, F_TYPE] == TYPE_NOTE][:, 1] for seq in out]
+        gaps[advance] = max(int(torch.diff(b, prepend=torch.zeros(1, dtype=b.dtype)).max()) for b in beats if len(b))
+    assert gaps[2] <= 2 < gaps[None]  # the first note too: at most 2 beats from the start

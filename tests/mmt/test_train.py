@@ -118,7 +118,7 @@ def test_ddp_two_cpu_processes(tmp_path, trained_run, tiny_cli_overrides):
     assert [f for f in files if not f.startswith("tb/events.")] == [
         ".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml", "checkpoints/best.ckpt",
         "checkpoints/config.yaml", "checkpoints/last.ckpt", "encoding.json", "logs/hparams.yaml", "logs/metrics.csv",
-        "tb/hparams.yaml", "train.log", "train_ddp_process_1.log"]  # fmt: skip
+        "split.json", "tb/hparams.yaml", "train.log", "train_ddp_process_1.log"]  # fmt: skip
     assert len([f for f in files if f.startswith("tb/events.")]) == 1
     assert torch.distributed.is_available()
 
