@@ -135,6 +135,15 @@ def run_phase(url: str, piece: str, args: argparse.Namespace, n: int, max_second
     return {"latencies": latencies, "failures": failures, "samples": samples, "wall": time.monotonic() - started}
 
 
+def verdict(result: dict, max_growth_percent: float = 10.0) -> dict[str, bool]:
+    """The targets: every request answered, no request folder left, memory growth across the run under 10 %."""
+    return {
+        "no_failures": result["failures"] == 0 and result["requests_done"] > 0,
+        "no_request_folders_left": result["request_folders_left"] == 0,
+        "memory_growth_under_10_percent": result["server_rss_mb"]["growth_percent"] < max_growth_percent,
+    }
+
+
 def percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
@@ -215,6 +224,7 @@ def main() -> None:
         },
         "tabs": tabs,
     }
+    result["verdict"] = verdict(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
 
@@ -227,6 +237,7 @@ def main() -> None:
         p50, p99 = r["p50_s"] or float("nan"), r["p99_s"] or float("nan")
         print(f"{t:<10}{r['requests']:>9}{r['failures']:>9}{r['per_second']:>8.2f}{p50:>8.2f}{p99:>8.2f}")
     m = result["server_rss_mb"]
+    print("targets: " + ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in result["verdict"].items()))
     print(
         f"server memory: {m['models_loaded']:.0f} MB with the models loaded, {m['after_warmup']:.0f} MB after "
         f"{args.warmup} warm-up requests, {m['after_run']:.0f} MB after {done} more "

@@ -13,6 +13,7 @@ from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
 
 from gm_common.notes import read_music
+from gm_common.render import fluidsynth_available
 from studio.browser import find_chromium, headless_chromium
 
 try:
@@ -77,6 +78,7 @@ def page(server, tmp_path_factory):
     driver.quit()
 
 
+@pytest.mark.skipif(not fluidsynth_available(), reason="FluidSynth renders the arranged MIDI's audio")
 def test_arrange_a_chorale_in_the_page(page, chorale, tmp_path):
     upload(page, "arrange-upload", chorale)
     wait_for(lambda: "bwv10.7" in page.find_element(By.ID, "arrange-upload").text)  # name and suffix: two lines
