@@ -11,12 +11,14 @@ def _no_training(*_):
     raise AssertionError("the demo trained a model")
 
 
-def _check_outputs(paths: dict, out) -> None:
+def _check_outputs(paths: dict, out, every_part: bool = True) -> None:
     assert all(p.parent == out and p.is_file() for p in paths.values())
     mixture, _, _ = read_midi_tracks(paths["mixture"])
     arranged, _, _ = read_midi_tracks(paths["midi"])
     assert len(mixture) == 1
-    assert [t[0] for t in arranged] == ["Soprano", "Alto", "Tenor", "Bass"]
+    parts = ["Soprano", "Alto", "Tenor", "Bass"]
+    names = [t[0] for t in arranged]
+    assert names == parts if every_part else names == [p for p in parts if p in names]  # a part may get no note
     assert sum(len(t[3]) for t in arranged) == len(mixture[0][3])  # every note of the mixture got a part
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
     assert ("wav" in paths) == fluidsynth_available()
@@ -38,12 +40,12 @@ def test_demo_without_a_checkpoint_trains_once_and_reuses_the_model(tmp_path, mo
     from arranger import demo
 
     overrides = ["ckpt=null", "minutes=0.25", f"out_dir={tmp_path}"]
-    _check_outputs(demo.run(compose("arranger", "demo", overrides)), tmp_path)
+    _check_outputs(demo.run(compose("arranger", "demo", overrides)), tmp_path, every_part=False)  # 15 s of training
     best = tmp_path / "model" / "checkpoints" / "best.ckpt"
     assert "training an online LSTM" in capsys.readouterr().out and best.is_file()
     trained = best.stat().st_mtime_ns
 
     monkeypatch.setattr(demo, "train_lstm", _no_training)
-    _check_outputs(demo.run(compose("arranger", "demo", overrides)), tmp_path)
+    _check_outputs(demo.run(compose("arranger", "demo", overrides)), tmp_path, every_part=False)
     assert f"reusing the model trained by an earlier demo: {best}" in capsys.readouterr().out
     assert best.stat().st_mtime_ns == trained
