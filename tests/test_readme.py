@@ -155,6 +155,7 @@ def first_hour_block(text: str = README) -> str:
     return bash_blocks(section)[0]
 
 
+@pytest.mark.slow  # ~1 minute on 2 quiet cores (2.5 on a busy machine): three toolkits train and sample
 def test_the_first_hour_runs_as_written(tmp_path):
     """The README's short commands, run as a new user would (``python`` = this environment's), from an
     empty folder; then the files they announce are there."""
