@@ -9,6 +9,13 @@ dataset larger than memory trains. Splits are ``gm_common.corpus.split_811`` by 
 Training samples: random transposition -5..+6 semitones (kept inside the MIDI range), a random window
 of at most ``max_beat`` beats (with more than 10 notes where possible), cut to ``max_seq_len`` rows
 keeping the end-of-song row. Targets of padding rows are ``IGNORE_INDEX`` so the loss skips them.
+
+``layout=infill`` (:data:`LAYOUTS`) writes each sample in the infill layout of :func:`mmt.representation.infill_codes`
+instead, for a model that adds a part to given ones (:func:`infill_sample`): the target is one of the window's
+parts at random, each other part is left out with probability ``drop_parts`` (one always stays), and the window
+is cut at a beat so that every part fits in ``max_seq_len`` rows (the target's notes come last: a plain cut
+would drop them). The layout is a data setting, so a checkpoint records it in its ``data`` hyper-parameters
+(:func:`layout_of`).
 """
 
 from __future__ import annotations
@@ -42,11 +49,12 @@ from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text
 from gm_common.training import loader_options
 from mmt.parts import PART_PROGRAMS, VOICE_PARTS, assign_programs
-from mmt.representation import Encoding, codes_from_notes, extract_notes
+from mmt.representation import Encoding, codes_from_notes, extract_notes, infill_codes
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 DATA_CACHE_VERSION = 2  # 2: a folder of memory-mapped shards (1: one .npz)
+LAYOUTS = ("time", "infill")  # data.layout: the paper's order, or the infill order of a part to add
 SPLIT_FILE = "split.json"  # a run's (and a shipped model's) piece names per split, beside its checkpoints
 
 
@@ -140,15 +148,54 @@ def _encode_pieces(
 
 
 # -- training samples ---------------------------------------------------------------------------
+def layout_of(data: dict | None) -> str:
+    """The layout a checkpoint's ``data`` hyper-parameters record (``time`` where they predate the option)."""
+    return str((data or {}).get("layout") or "time")
+
+
+def fit_infill(notes: np.ndarray, max_len: int, extra_rows: int = 0) -> np.ndarray:
+    """The notes (sorted) before the latest beat at which they fit, with their header, marker, end-of-song and
+    ``extra_rows`` more, in ``max_len`` rows (all of one beat when even that beat alone does not fit)."""
+    room = max_len - len(np.unique(notes[:, 4])) - 4 - extra_rows
+    if len(notes) <= room:
+        return notes
+    cut = int(notes[max(room, 0), 0])
+    fit = notes[notes[:, 0] < cut]
+    return fit if len(fit) else notes[notes[:, 0] == notes[0, 0]][: max(room, 1)]
+
+
+def infill_sample(notes: np.ndarray, max_seq_len: int, rng: np.random.Generator | None = None,
+                  drop_parts: float = 0.0) -> np.ndarray:  # fmt: skip
+    """The infill layout of a window's notes: with ``rng`` a random target part and each other part left out with
+    probability ``drop_parts`` (at least one kept); without, the part ``len(notes) % n_parts`` (a fixed choice
+    spread over parts) and no part left out. Cut at a beat to fit ``max_seq_len`` rows (:func:`fit_infill`)."""
+    parts = np.unique(notes[:, 4])
+    if not len(parts):
+        return codes_from_notes(notes)
+    if rng is None:
+        target = int(parts[len(notes) % len(parts)])
+    else:
+        target = int(rng.choice(parts))
+        others = parts[parts != target]
+        dropped = others[rng.random(len(others)) < drop_parts]
+        if len(dropped) == len(others) and len(others):
+            dropped = np.delete(dropped, rng.integers(len(dropped)))
+        notes = notes[~np.isin(notes[:, 4], dropped)]
+    return infill_codes(fit_infill(notes, max_seq_len), target)
+
+
 def make_sample(
     notes: np.ndarray,
     max_beat: int,
     max_seq_len: int,
     rng: np.random.Generator | None = None,
     min_window_notes: int = 10,
+    layout: str = "time",
+    drop_parts: float = 0.0,
 ) -> np.ndarray:
     """One code sequence from a piece's notes: with ``rng``, a random transposition (-5..+6, kept in
-    range) and a random window of ``max_beat`` beats; without, the first ``max_beat`` beats as is."""
+    range) and a random window of ``max_beat`` beats; without, the first ``max_beat`` beats as is. In the
+    ``infill`` layout, :func:`infill_sample` of that window."""
     notes = np.array(notes, dtype=np.int64, copy=True)
     if rng is not None and len(notes):
         lo = max(-5, -int(notes[:, 2].min()))
@@ -164,6 +211,8 @@ def make_sample(
                 break
     notes = notes[(notes[:, 0] >= start) & (notes[:, 0] < start + max_beat)]
     notes[:, 0] -= start
+    if layout == "infill":
+        return infill_sample(notes, max_seq_len, rng, drop_parts)
     codes = codes_from_notes(notes)
     if len(codes) > max_seq_len:
         codes = np.concatenate([codes[: max_seq_len - 1], codes[-1:]])
@@ -174,8 +223,10 @@ class MusicDataset(Dataset):
     """Code sequences of pieces (each piece's notes read when its sample is made); random (augmented) samples
     when ``augment``."""
 
-    def __init__(self, pieces: Sequence[np.ndarray], max_beat: int, max_seq_len: int, augment: bool):
+    def __init__(self, pieces: Sequence[np.ndarray], max_beat: int, max_seq_len: int, augment: bool,
+                 layout: str = "time", drop_parts: float = 0.0):  # fmt: skip
         self.pieces, self.max_beat, self.max_seq_len, self.augment = pieces, max_beat, max_seq_len, augment
+        self.layout, self.drop_parts = layout, drop_parts
         self._rng: np.random.Generator | None = None
 
     def __len__(self) -> int:
@@ -187,7 +238,9 @@ class MusicDataset(Dataset):
             if self._rng is None:  # one generator per worker process, seeded by torch's per-worker seed
                 self._rng = np.random.default_rng(torch.initial_seed() % 2**32)
             rng = self._rng
-        return torch.from_numpy(make_sample(self.pieces[i], self.max_beat, self.max_seq_len, rng))
+        sample = make_sample(self.pieces[i], self.max_beat, self.max_seq_len, rng, layout=self.layout,
+                             drop_parts=self.drop_parts)  # fmt: skip
+        return torch.from_numpy(sample)
 
 
 def collate(batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -220,10 +273,17 @@ class MMTDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         min_notes: int = 50,
         convert_workers: int | None = None,
+        layout: str = "time",
+        drop_parts: float = 0.0,
     ):
         super().__init__()
         if max_beat > encoding.max_beat:
             raise ConfigError(f"data.max_beat={max_beat} exceeds the encoding's max_beat={encoding.max_beat}")
+        if layout not in LAYOUTS:
+            raise ConfigError(f"data.layout={layout!r}; valid: {', '.join(LAYOUTS)}")
+        if not 0.0 <= drop_parts < 1.0:
+            raise ConfigError(f"data.drop_parts={drop_parts}: expected a probability in [0, 1)")
+        self.layout, self.drop_parts = layout, float(drop_parts)
         self.encoding = encoding
         self.source = {"collections": list(collections or []), "folder": folder, "limit": limit}
         self.max_beat, self.max_seq_len, self.batch_size = max_beat, max_seq_len, batch_size
@@ -251,7 +311,8 @@ class MMTDataModule(L.LightningDataModule):
         """The pieces of ``split`` as a dataset (augmented: random transposition and window)."""
         self.setup()
         assert self.pieces is not None
-        return MusicDataset(self.pieces.select(self.splits[split]), self.max_beat, self.max_seq_len, augment)
+        return MusicDataset(self.pieces.select(self.splits[split]), self.max_beat, self.max_seq_len, augment,
+                            self.layout, self.drop_parts)  # fmt: skip
 
     def _loader(self, split: str, augment: bool, shuffle: bool) -> DataLoader:
         return DataLoader(

@@ -10,6 +10,14 @@ classes that the 128 General MIDI programs map onto (drums and programs 76-78, 9
 A piece is: start-of-song; one instrument row per distinct instrument (ascending); start-of-notes; one
 row per note sorted by (beat, position, pitch, duration, instrument), de-duplicated; end-of-song.
 
+The infill layout (:func:`infill_codes`, :func:`notes_from_infill`; ``data.layout=infill``), for adding a part to
+given ones, holds the same rows in another order: start-of-song; the instrument rows (the target's among them);
+start-of-notes; the notes of every part but the target, in time order; an instrument row of the target (the
+marker: an instrument row after start-of-notes, which the time layout never writes); the target's notes in
+time order; end-of-song. Every target note thus comes after the whole of the other parts, before and after its
+time, so a model continuing the marker writes a part that fits them; the vocabulary and the type codes are the
+time layout's (a marker is told by its place), and :func:`decode` reads either layout.
+
 Vocal parts (programs 52-54) are one ``voices`` class in the paper (``voices="merged"``, 64 classes). With
 ``voices="split"`` (the default) they are kept apart as five classes in its place, ``soprano``, ``alto``,
 ``tenor``, ``bass`` and a generic ``voice``, chosen by the part's name (:data:`mmt.parts.VOICE_PARTS`), each
@@ -205,10 +213,10 @@ class Encoding:
 
 
 # -- notes <-> codes ----------------------------------------------------------------------------
-def extract_notes(music: muspy.Music, encoding: Encoding) -> np.ndarray:
+def extract_notes(music: muspy.Music, encoding: Encoding, whole: bool = False) -> np.ndarray:
     """Notes of ``music`` as rows (beat, position, pitch, duration code, instrument code), sorted and
-    de-duplicated; drums, dropped programs and notes at or beyond ``max_beat`` are left out. Tracks of one
-    class merge into it (two tenor parts are one ``tenor``).
+    de-duplicated; drums, dropped programs and notes at or beyond ``max_beat`` (kept with ``whole``: a piece read
+    in windows) are left out. Tracks of one class merge into it (two tenor parts are one ``tenor``).
     ``music`` is re-quantised to the encoding's resolution if needed (a copy)."""
     res = encoding.resolution
     if music.resolution != res:
@@ -228,7 +236,8 @@ def extract_notes(music: muspy.Music, encoding: Encoding) -> np.ndarray:
     if not rows:
         return np.zeros((0, 5), dtype=np.int64)
     notes = np.concatenate(rows)
-    notes = notes[(notes[:, 0] >= 0) & (notes[:, 0] < encoding.max_beat) & (notes[:, 2] >= 0) & (notes[:, 2] <= 127)]
+    last = np.iinfo(np.int64).max if whole else encoding.max_beat
+    notes = notes[(notes[:, 0] >= 0) & (notes[:, 0] < last) & (notes[:, 2] >= 0) & (notes[:, 2] <= 127)]
     return np.unique(notes, axis=0)  # sorted lexicographically = (beat, position, pitch, duration, instrument)
 
 
@@ -258,6 +267,44 @@ def codes_from_notes(notes: np.ndarray, instruments: np.ndarray | None = None) -
 def encode(music: muspy.Music, encoding: Encoding) -> np.ndarray:
     """Encode ``music`` as an (N, 6) int64 array of event rows."""
     return codes_from_notes(extract_notes(music, encoding))
+
+
+def infill_codes(notes: np.ndarray, target: int, instruments: np.ndarray | None = None) -> np.ndarray:
+    """The infill layout (module docstring) of sorted, unique note rows with instrument code ``target`` as the
+    part to add: the other parts' notes, the target's marker row, then the target's notes. ``instruments``
+    (codes) defaults to those of the notes; the target is always declared."""
+    notes = np.asarray(notes, dtype=np.int64).reshape(-1, 5)
+    if instruments is None:
+        instruments = np.unique(notes[:, 4])
+    instruments = np.union1d(np.asarray(instruments, dtype=np.int64), [int(target)])
+    is_target = notes[:, 4] == int(target)
+    codes = codes_from_notes(np.concatenate([notes[~is_target], notes[is_target]]), instruments)
+    marker = np.zeros((1, 6), dtype=np.int64)
+    marker[0, F_TYPE], marker[0, F_INSTRUMENT] = TYPE_INSTRUMENT, int(target)
+    at = len(instruments) + 2 + int((~is_target).sum())
+    return np.concatenate([codes[:at], marker, codes[at:]])
+
+
+def infill_marker(codes: np.ndarray) -> int | None:
+    """Row index of the infill marker of a code array (an instrument row after start-of-notes), else None."""
+    codes = np.asarray(codes, dtype=np.int64).reshape(-1, 6)
+    after = np.cumsum(codes[:, F_TYPE] == TYPE_SON) > 0
+    marks = np.nonzero(after & (codes[:, F_TYPE] == TYPE_INSTRUMENT))[0]
+    return int(marks[0]) if len(marks) else None
+
+
+def notes_from_infill(codes: np.ndarray, encoding: Encoding) -> tuple[np.ndarray, np.ndarray, int]:
+    """The inverse of :func:`infill_codes`: the other parts' notes, the target's notes (the valid rows after its
+    marker that use its instrument, sorted and unique) and the target's code. A ConfigError without a marker."""
+    at = infill_marker(codes)
+    if at is None:
+        raise ConfigError("the codes hold no infill marker (an instrument row after start-of-notes)")
+    codes = np.asarray(codes, dtype=np.int64).reshape(-1, 6)
+    target = int(codes[at, F_INSTRUMENT])
+    context, _ = notes_from_codes(codes[:at], encoding)
+    added, _ = notes_from_codes(codes[at + 1 :], encoding)
+    added = added[added[:, 4] == target]
+    return np.unique(context, axis=0).reshape(-1, 5), np.unique(added, axis=0).reshape(-1, 5), target
 
 
 def notes_from_codes(codes: np.ndarray, encoding: Encoding) -> tuple[np.ndarray, list[int]]:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmt.data import IGNORE_INDEX, MMTDataModule, collate, encoded_dataset, make_sample
-from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding
+from gm_common.errors import ConfigError
+from mmt.data import IGNORE_INDEX, MMTDataModule, collate, encoded_dataset, fit_infill, layout_of, make_sample
+from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding, infill_marker, notes_from_infill
 
 ENC = Encoding()
 
@@ -165,3 +166,50 @@ def test_a_run_records_its_split_and_evaluations_convert_only_the_pieces_they_re
     assert list(first) == recorded["test"][:1]
     assert [p.name for p in converted[0]] == [recorded["test"][0].split("/")[-1]]
     np.testing.assert_array_equal(first[recorded["test"][0]], full[recorded["test"][0]])
+
+
+def _four_parts(n_beats=40):
+    """Four parts (codes 25..28), one note per beat each."""
+    return np.array(sorted((b, 0, 60 + 3 * i, 12, 25 + i) for b in range(n_beats) for i in range(4)))
+
+
+def test_infill_samples_put_a_random_part_last_and_drop_others():
+    notes = _four_parts()
+    rng = np.random.default_rng(0)
+    targets, kept = set(), []
+    for _ in range(60):
+        s = make_sample(notes, 16, 1000, rng, layout="infill", drop_parts=0.5)
+        context, added, target = notes_from_infill(s, ENC)
+        assert s[-1, 0] == TYPE_EOS and len(added) == 16 and (added[:, 4] == target).all()
+        parts = set(np.unique(context[:, 4]).tolist())
+        assert 1 <= len(parts) <= 3 and target not in parts  # at least one other part stays
+        targets.add(target)
+        kept.append(len(parts))
+    assert targets == {25, 26, 27, 28} and min(kept) < 3 and max(kept) == 3
+    plain = make_sample(notes, 16, 1000, None, layout="infill")  # validation: fixed target, nothing dropped
+    assert np.array_equal(plain, make_sample(notes, 16, 1000, None, layout="infill"))
+    assert len(np.unique(notes_from_infill(plain, ENC)[0][:, 4])) == 3
+    # the time layout is as before
+    assert infill_marker(make_sample(notes, 16, 1000, np.random.default_rng(0))) is None
+
+
+def test_an_infill_sample_is_cut_at_a_beat_so_that_the_target_fits():
+    notes = _four_parts(100)
+    s = make_sample(notes, 100, 60, None, layout="infill")
+    context, added, target = notes_from_infill(s, ENC)
+    assert len(s) <= 60 and len(added) > 0
+    assert context[:, 0].max() == added[:, 0].max()  # every part cut at the same beat
+    assert len(fit_infill(notes, 60)) == 4 * 13  # 60 rows: 4 instruments, 4 more rows, 13 whole beats of 4 notes
+
+
+def test_layout_option_checks_and_is_recorded(cache_dir):
+    with pytest.raises(ConfigError, match="data.layout='bars'; valid: time, infill"):
+        MMTDataModule(ENC, collections=["bach_chorales"], layout="bars")
+    with pytest.raises(ConfigError, match="drop_parts"):
+        MMTDataModule(ENC, collections=["bach_chorales"], layout="infill", drop_parts=1.0)
+    assert layout_of(None) == layout_of({"max_beat": 32}) == "time" and layout_of({"layout": "infill"}) == "infill"
+    dm = MMTDataModule(ENC, collections=["bach_chorales"], limit=12, max_beat=32, max_seq_len=128, batch_size=4,
+                       cache_dir=str(cache_dir), layout="infill", drop_parts=0.3)  # fmt: skip
+    batch = next(iter(dm.train_dataloader()))
+    for row in batch["x"]:
+        assert infill_marker(row.numpy()) is not None

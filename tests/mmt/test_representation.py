@@ -16,7 +16,10 @@ from mmt.representation import (
     decode,
     encode,
     extract_notes,
+    infill_codes,
+    infill_marker,
     notes_from_codes,
+    notes_from_infill,
 )
 
 ENC = Encoding()
@@ -161,3 +164,35 @@ def test_generated_junk_is_skipped_on_decode():
     music = decode(codes, ENC)
     assert len(music.tracks) == 1 and len(music.tracks[0].notes) == 1  # invalid rows and rows after EOS ignored
     assert extract_notes(music, ENC).shape == (1, 5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(note_rows, st.integers(0, 59))
+def test_infill_layout_round_trip_puts_the_target_last(rows, pick):
+    notes = np.unique(np.array(rows, dtype=np.int64).reshape(-1, 5), axis=0)
+    target = int(notes[pick % len(notes), 4]) if len(notes) else 25
+    codes = infill_codes(notes, target)
+    at = infill_marker(codes)
+    assert codes[at].tolist() == [TYPE_INSTRUMENT, 0, 0, 0, 0, target]
+    assert (codes[:at][codes[:at, 0] == TYPE_NOTE, 5] != target).all()  # the other parts, then the marker
+    assert (codes[at + 1 : -1, 5] == target).all() and codes[-1, 0] == TYPE_EOS  # then the target alone
+    for part in (codes[:at], codes[at + 1 :]):  # each part in time order
+        assert (np.diff(part[part[:, 0] == TYPE_NOTE, 1]) >= 0).all()
+    context, added, code = notes_from_infill(codes, ENC)
+    assert code == target and np.array_equal(np.unique(np.concatenate([context, added]), axis=0), notes)
+    assert np.array_equal(infill_codes(np.unique(np.concatenate([context, added]), axis=0), code), codes)
+    assert np.array_equal(extract_notes(decode(codes, ENC), ENC), notes)  # decode reads either layout
+
+
+def test_infill_layout_of_a_part_with_no_notes_yet_and_a_time_layout_has_no_marker():
+    notes = np.array([[0, 0, 60, 12, 25], [1, 0, 62, 12, 25]])
+    codes = infill_codes(notes, 27)
+    assert codes[:, 0].tolist() == [0, 1, 1, 2, 3, 3, 1, 4] and codes[1:3, 5].tolist() == [25, 27]
+    assert infill_marker(codes_from_notes(notes)) is None
+    with pytest.raises(ConfigError, match="no infill marker"):
+        notes_from_infill(codes_from_notes(notes), ENC)
+
+
+def test_whole_keeps_notes_past_max_beat():
+    music = music_from_tracks([("x", 0, False, np.array([[0, 60, 12], [12 * 300, 62, 12]]))], 12)
+    assert len(extract_notes(music, ENC)) == 1 and extract_notes(music, ENC, whole=True)[-1, 0] == 300
