@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--experiment", default=None, help="mmt.train experiment=... (its model, data and steps instead)")
     ap.add_argument("--trainer", default="cpu", help="mmt.train trainer=... (cpu, gpu)")
     ap.add_argument("--runs", nargs="+", default=[], metavar="NAME=RUN", help="trained runs: skip their training")
+    ap.add_argument("--representations", nargs="+", default=list(REPRESENTATIONS), choices=list(REPRESENTATIONS),
+                    help="the representations compared (mmt first)")
     ap.add_argument("--samples", type=int, default=None, help="per representation (default 100; --tiny: 4)")
     ap.add_argument(
         "--budget",
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
     runs = {name: Path(run) for name, run in (r.split("=", 1) for r in args.runs)}
     device = resolve_device(args.device)
     generation = {}
-    for name in REPRESENTATIONS:
+    for name in args.representations:
         if name not in runs:
             run_dir = Path(args.work_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
             runs[name] = train.run(
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> dict:
     ratios = {
         f"mmt/{b}": {k: generation["mmt"][k] / generation[b][k] if generation[b][k] else None
                      for k in ("avg_length_s", "avg_heard_length_s", "notes_generated_per_s", "notes_per_sample")}
-        for b in BASELINES
+        for b in BASELINES if b in generation
     }  # fmt: skip
     print(f"test split of {', '.join(args.collections)} ({len(pieces)} pieces, voices={args.voices})")
     print(f"{'representation':20s} {'tokens/note':>11s} {f'notes in {args.budget}':>14s} {'seconds (data)':>14s}")

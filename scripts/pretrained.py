@@ -87,17 +87,6 @@ RECIPES: dict[str, list[list[str]]] = {
         ],
     ),
     "arranger/bach_transformer_dec": _arranger("bach", "transformer_dec", 30, ["train.lr=1e-3", *AVERAGE]),
-    "mmt/chorales_quartets": [
-        [
-            "mmt.train",
-            "experiment=bach_tiny",
-            "data.collections=[bach_chorales,string_quartets]",
-            "trainer.max_steps=2400",
-            "+trainer.max_time=00:00:25:00",
-            "torch_threads=1",
-            "trainer.progress_refresh_rate=200",
-        ]
-    ],
     "mmt/corpus_tiny": [
         [
             "mmt.train",
