@@ -1,10 +1,13 @@
 """Generate music with a trained MMT: ``python -m mmt.generate [checkpoint=NAME|PATH] [mode options]``.
 
 Modes (one model): unconditional (default); instrument-informed (``instruments=[violin,viola,cello]``);
-n-beat continuation of a MIDI/MusicXML file (``prompt=path beats=4``). ``checkpoint`` is a shipped model's name
+n-beat continuation of a MIDI/MusicXML file (``prompt=path beats=4``); adding parts to a whole MIDI/MusicXML file
+(``prompt=song.mid add=[bass]``: every note of the file kept, a new part per name; a model trained with
+``experiment=corpus_tiny_infill``). ``checkpoint`` is a shipped model's name
 (default ``corpus_tiny``; ``list_models=true`` lists them) or a checkpoint file / run folder. Per sample
 it writes ``<mode>_<i>.mid`` (one track per instrument), ``.wav`` (FluidSynth), ``.png`` (piano roll) and
-``.csv`` (the event table) into ``out_dir``; existing files are never replaced unless ``overwrite=true``.
+``.csv`` (the event table; not in ``add`` mode, whose output is the prompt's music and not one code sequence) into
+``out_dir``; existing files are never replaced unless ``overwrite=true``.
 Every input (model, instrument names, prompt file) is checked before anything is written. A thin layer over
 :class:`mmt.pipeline.MMT`. ``representation=remi_plus|mmm`` samples a baseline trained with the same option
 (:mod:`mmt.baselines`) from start-of-song, ``max_events`` tokens at most, and writes ``unconditional_<i>.mid``.
@@ -17,6 +20,7 @@ import io
 import logging
 from pathlib import Path
 
+import muspy
 import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -56,14 +60,24 @@ def write_sample(codes: np.ndarray, encoding: Encoding, stem: Path, overwrite: b
     if not music.tracks:  # an empty sequence: the table says so; no notes to write or draw
         log.warning("%s: the sample has no notes", stem.name)
         return {"csv": str(paths["csv"])}
+    files = write_music(music, stem, overwrite, render, sample_rate, title)
+    wav = {"wav": files["wav"]} if "wav" in files else {}
+    return {"mid": files["mid"], "png": files["png"], "csv": str(paths["csv"])} | wav
+
+
+def write_music(music: muspy.Music, stem: Path, overwrite: bool = False, render: bool = True,
+                sample_rate: int = 22050, title: str | None = None) -> dict[str, str]:  # fmt: skip
+    """Write ``stem``.mid/.png (and .wav with ``render``, where FluidSynth is) of music; returns the paths written."""
+    paths = {"mid": stem.with_suffix(".mid"), "png": stem.with_suffix(".png")}
+    stem.parent.mkdir(parents=True, exist_ok=True)
     write_midi(music, paths["mid"], overwrite=overwrite)
     plot_pianoroll(music, paths["png"], title=title or stem.name, overwrite=overwrite)
     if render:
         try:
-            render_midi(paths["mid"], paths["wav"], sample_rate=sample_rate, overwrite=overwrite)
+            render_midi(paths["mid"], stem.with_suffix(".wav"), sample_rate=sample_rate, overwrite=overwrite)
+            paths["wav"] = stem.with_suffix(".wav")
         except MissingDependencyError as err:
             log.warning("no WAV written: %s", err)
-            paths.pop("wav")
     return {k: str(v) for k, v in paths.items()}
 
 
@@ -118,16 +132,30 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
         model=OmegaConf.to_container(cfg.model, resolve=True) if "model" in cfg else None,
     )
     instruments = instrument_names(cfg.instruments)
-    mode = mode_of(instruments, cfg.prompt)
-    prompt = mmt.prompt(instruments, cfg.prompt, int(cfg.beats))
+    add = instrument_names(cfg.add)
+    mode = mode_of(instruments, cfg.prompt, add)
+    if mode == "add":
+        mmt.check_add(add, cfg.prompt, instruments)
+    else:
+        prompt = mmt.prompt(instruments, cfg.prompt, int(cfg.beats))
     out_dir = Path(cfg.out_dir)
     stems = [out_dir / f"{mode}_{i}" for i in range(int(cfg.n_samples))]
-    suffixes = (".mid", ".png", ".csv") + ((".wav",) if cfg.render else ())
+    suffixes = (".mid", ".png") + ((".csv",) if mode != "add" else ()) + ((".wav",) if cfg.render else ())
     for stem in stems:
         for s in suffixes:
             check_writable(stem.with_suffix(s), bool(cfg.overwrite))
     # 2. generate and write
     sampling = sampling_config(cfg)
+    if mode == "add":
+        songs = mmt.add_parts(cfg.prompt, add, len(stems), sampling, int(cfg.seed), cfg.max_events, cfg.cuda_graph)
+        written = []
+        for stem, music in zip(stems, songs):
+            files = write_music(music, stem, bool(cfg.overwrite), bool(cfg.render), int(cfg.sample_rate),
+                                f"MMT, {', '.join(add)} added")  # fmt: skip
+            added = sum(len(t.notes) for t in music.tracks[-len(add) :])
+            print(f"{stem.name}: {added} notes added ({', '.join(add)}) -> " + ", ".join(files.values()))
+            written.append(files)
+        return written
     seqs = mmt.sample(prompt, len(stems), sampling, int(cfg.seed), cfg.max_events, int(cfg.batch_size), cfg.cuda_graph)
     written = []
     for stem, codes in zip(stems, seqs):

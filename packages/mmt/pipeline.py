@@ -6,6 +6,7 @@
     songs = mmt.generate(n_samples=2)                               # unconditional
     songs = mmt.generate(instruments=["violin", "viola", "cello"])  # instrument-informed
     songs = mmt.generate(prompt="piece.mxl", beats=4)               # continuation of the first 4 beats
+    songs = MMT.from_pretrained("outputs/mmt/<infill run>").generate(prompt="song.mid", add=["bass"])  # add a part
 
 ``generate`` returns ``muspy.Music`` objects and writes nothing (``python -m mmt.generate`` is the command line
 that writes files). Shipped models live in :data:`PRETRAINED` (``<name>/model.safetensors`` + ``card.json``).
@@ -23,6 +24,8 @@ from gm_common.corpus import Piece
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.notes import read_music
 from gm_common.pretrained import resolve
+from mmt.data import layout_of
+from mmt.infill import add_part
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
@@ -50,14 +53,19 @@ def instrument_prompt(names: list[str], encoding: Encoding) -> np.ndarray:
     return codes_from_notes(np.zeros((0, 5), dtype=np.int64), instruments=np.array(codes))[:-1]  # without end-of-song
 
 
-def prompt_notes(prompt: str | Path | muspy.Music, encoding: Encoding) -> np.ndarray:
-    """Encoded notes of a MIDI/MusicXML file (parts mapped to programs as in training) or of a ``muspy.Music``."""
+def prompt_music(prompt: str | Path | muspy.Music, encoding: Encoding) -> tuple[Path, muspy.Music]:
+    """A prompt's name and music: a MIDI/MusicXML file read (parts mapped to programs as in training), or as given."""
     if isinstance(prompt, muspy.Music):
-        where, music = Path("<prompt music>"), prompt
-    else:
-        where = Path(prompt)
-        music = assign_programs(Piece(where.name, read_music(where, resolution=encoding.resolution))).music
-    notes = extract_notes(music, encoding)
+        return Path("<prompt music>"), prompt
+    where = Path(prompt)
+    return where, assign_programs(Piece(where.name, read_music(where, resolution=encoding.resolution))).music
+
+
+def prompt_notes(prompt: str | Path | muspy.Music, encoding: Encoding, whole: bool = False) -> np.ndarray:
+    """Encoded notes of a MIDI/MusicXML file (parts mapped to programs as in training) or of a ``muspy.Music``;
+    with ``whole``, past the encoding's ``max_beat`` too."""
+    where, music = prompt_music(prompt, encoding)
+    notes = extract_notes(music, encoding, whole)
     if len(notes) == 0:
         raise InputFileError(
             where, "file contains no notes that the encoding can represent (drums or dropped programs only?)"
@@ -75,9 +83,30 @@ def continuation_prompt(prompt: str | Path | muspy.Music, beats: int, encoding: 
     return continuation_codes(prompt_notes(prompt, encoding), beats)
 
 
-def mode_of(instruments: list[str] | None, prompt: object | None) -> str:
-    """The mode that the arguments ask for: ``continuation`` (a prompt), ``instrument`` or ``unconditional``."""
+def mode_of(instruments: list[str] | None, prompt: object | None, add: list[str] | None = None) -> str:
+    """The mode that the arguments ask for: ``add`` (parts to add), ``continuation`` (a prompt), ``instrument`` or
+    ``unconditional``."""
+    if add:
+        return "add"
     return "continuation" if prompt is not None else "instrument" if instruments else "unconditional"
+
+
+def with_parts(music: muspy.Music, parts: list[np.ndarray], encoding: Encoding) -> muspy.Music:
+    """A copy of ``music`` (every track and note kept) with each of ``parts`` (note rows of one instrument) as a new
+    track named after its instrument, at the music's resolution."""
+    out = music.deepcopy()
+    scale = music.resolution / encoding.resolution
+    for notes in parts:
+        if not len(notes):
+            continue
+        code = int(notes[0, 4])
+        track = muspy.Track(program=encoding.instrument_programs[code - 1], name=encoding.instrument_name(code))
+        for beat, position, pitch, duration, _ in notes.tolist():
+            ticks = int(encoding.duration_values[duration - 1])
+            time = round((beat * encoding.resolution + position) * scale)
+            track.notes.append(muspy.Note(time=time, pitch=pitch, duration=max(1, round(ticks * scale)), velocity=64))
+        out.tracks.append(track)
+    return out
 
 
 class MMT:
@@ -136,6 +165,64 @@ class MMT:
             out += [seq.cpu().numpy() for seq in trim(codes)]
         return out
 
+    @property
+    def layout(self) -> str:
+        """The data layout the model was trained on (:data:`mmt.data.LAYOUTS`): ``infill`` models can add parts."""
+        return layout_of(self.hyper_parameters.get("data"))
+
+    def check_add(self, add: list[str], prompt: object | None, instruments: list[str] | None = None) -> list[int]:
+        """The instrument codes of the parts to add, every argument checked (a ConfigError saying what to change)."""
+        if self.layout != "infill":
+            raise ConfigError(
+                f"{self.source} was trained with data.layout={self.layout} and cannot add parts; a model trained "
+                "with python -m mmt.train experiment=corpus_tiny_infill can"
+            )
+        if prompt is None:
+            raise ConfigError("add= adds parts to a piece: give prompt=<a MIDI or MusicXML file>")
+        if instruments:
+            raise ConfigError("give either instruments= (a new piece) or add= (parts added to the prompt), not both")
+        if not add:
+            raise ConfigError(f"add= names no instrument; valid names: {', '.join(self.encoding.instruments)}")
+        codes = [self.encoding.instrument_code(str(name)) for name in add]
+        if len(set(codes)) < len(codes):
+            raise ConfigError(f"add={list(add)} names an instrument twice")
+        return codes
+
+    def add_parts(self, prompt: str | Path | muspy.Music, add: list[str], n_samples: int = 1,
+                  sampling: SamplingConfig | None = None, seed: int = 0, max_events: int | None = None,
+                  cuda_graph: str | bool = "auto") -> list[muspy.Music]:  # fmt: skip
+        """The prompt with a new part for each instrument of ``add`` over the whole piece, ``n_samples`` times (each
+        its own draws from one generator seeded with ``seed``); every note of the prompt is kept. The parts are added
+        in turn, each conditioned on the prompt's parts and those added before it, in windows of the model's
+        training length (:func:`mmt.infill.add_part`); ``max_events`` caps a window's events."""
+        codes = self.check_add(list(add), prompt)
+        where, music = prompt_music(prompt, self.encoding)
+        notes = prompt_notes(music, self.encoding, whole=True)
+        present = set(np.unique(notes[:, 4]).tolist())
+        for name, code in zip(add, codes):
+            if code in present:
+                have = ", ".join(self.encoding.instrument_name(c) for c in sorted(present))
+                raise ConfigError(f"{where} already has a {self.encoding.instrument_name(code)} part ({have}); "
+                                  f"add= names parts it lacks")  # fmt: skip
+        decoding = decoding_for(cuda_graph, self.device)
+        generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        max_len = min(int(max_events or self.net.max_seq_len), self.net.max_seq_len)
+        max_beat = int((self.hyper_parameters.get("data") or {}).get("max_beat") or self.encoding.max_beat)
+
+        def draw(prompt_codes: np.ndarray) -> np.ndarray:
+            batch = torch.as_tensor(prompt_codes, dtype=torch.long)[None]
+            return trim(generate(self.net, batch, max_len, sampling, decoding, generator))[0].cpu().numpy()
+
+        songs = []
+        for _ in range(n_samples):
+            context, parts = notes, []
+            for code in codes:
+                part = add_part(context, code, draw, self.encoding, min(max_beat, self.encoding.max_beat), max_len)
+                parts.append(part)
+                context = np.unique(np.concatenate([context, part]), axis=0)
+            songs.append(with_parts(music, parts, self.encoding))
+        return songs
+
     def decode(self, codes: np.ndarray) -> muspy.Music:
         """A code sequence as multitrack music (one track per instrument)."""
         return decode(codes, self.encoding)
@@ -156,14 +243,19 @@ class MMT:
         only_declared_instruments: bool | None = None,
         batch_size: int = 8,
         cuda_graph: str | bool = "auto",
+        add: list[str] | None = None,
     ) -> list[muspy.Music]:
         """Generate ``n_samples`` pieces: unconditionally (no arguments), with the named ``instruments``, or
-        continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``). ``sampling``:
-        a preset of :data:`mmt.sampling.PRESETS` (``default``, or ``paper``: the paper's top-k alone) or a
-        :class:`~mmt.sampling.SamplingConfig`; the other sampling arguments override it where given. ``cuda_graph``
-        as in :meth:`sample`."""
-        codes = self.prompt(instruments, prompt, beats)
+        continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``); with ``add``
+        (instrument names), the whole ``prompt`` with a new part for each (:meth:`add_parts`; an infill model).
+        ``sampling``: a preset of :data:`mmt.sampling.PRESETS` (``default``, or ``paper``: the paper's top-k alone)
+        or a :class:`~mmt.sampling.SamplingConfig`; the other sampling arguments override it where given.
+        ``cuda_graph`` as in :meth:`sample`."""
         sampling = sampling_preset(sampling, temperature=temperature, filter_threshold=filter_threshold, top_p=top_p,
                                    min_p=min_p, only_declared_instruments=only_declared_instruments)  # fmt: skip
+        if add is not None:
+            self.check_add(list(add), prompt, instruments)
+            return self.add_parts(prompt, list(add), n_samples, sampling, seed, max_events, cuda_graph)
+        codes = self.prompt(instruments, prompt, beats)
         seqs = self.sample(codes, n_samples, sampling, seed, max_events, batch_size, cuda_graph)
         return [self.decode(c) for c in seqs]

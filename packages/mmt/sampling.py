@@ -19,6 +19,11 @@ data (no piece of the corpus has a silence over 12 beats). Rules (every row inde
   start-of-notes and end-of-song rows carry no other field;
 - a row stops at end-of-song; generation stops when every row has, or at ``max_events``.
 
+A prompt in the infill layout (:func:`mmt.representation.infill_codes`: it ends with the target's marker row and
+any of the target's notes) adds a part: its rows draw only notes of the target's instrument and end-of-song (the
+type rules already allow nothing else after notes), and the beat floor and the advance bound count only the
+target's notes, so the part's beats are monotonic and the other parts' later notes set no floor.
+
 Decodings (:data:`DECODINGS`, drawing the same tokens from the same generator): ``cached``, one eager step per event
 on a key/value cache; ``static``, a fixed-shape step (the position a tensor, the attention over a fixed window
 of the preallocated cache) with the sampler's state in place, and ``graph``, that step captured as a CUDA graph
@@ -144,13 +149,18 @@ class FieldSampler:
         b = prompt.shape[0]
         types = prompt[..., F_TYPE]
         zeros = torch.zeros_like(types)
-        # running maxima of type and beat side by side (F_TYPE, F_BEAT = 0, 1): one update for both
-        self.maxima = torch.stack(
-            [types.max(dim=1).values, torch.where(types == TYPE_NOTE, prompt[..., F_BEAT], zeros).max(dim=1).values], 1
-        )
-        self.max_type, self.max_beat = self.maxima[:, F_TYPE], self.maxima[:, F_BEAT]  # views
         inst_rows = types == TYPE_INSTRUMENT
         inst = torch.where(inst_rows, prompt[..., F_INSTRUMENT], zeros)
+        # an infill marker (an instrument row after start-of-notes) names the part being added: 0 where none
+        marks = inst_rows & ((types == TYPE_SON).cumsum(dim=1) > 0)
+        self.part = torch.where(marks, inst, zeros).max(dim=1).values
+        self.adds_part = bool(marks.any())
+        counted = (types == TYPE_NOTE) & ((marks.cumsum(dim=1) > 0) | ~marks.any(dim=1, keepdim=True))
+        # running maxima of type and beat side by side (F_TYPE, F_BEAT = 0, 1): one update for both
+        self.maxima = torch.stack(
+            [types.max(dim=1).values, torch.where(counted, prompt[..., F_BEAT], zeros).max(dim=1).values], 1
+        )
+        self.max_type, self.max_beat = self.maxima[:, F_TYPE], self.maxima[:, F_BEAT]  # views
         self.last_inst = inst.max(dim=1).values
         # one column more than instruments: updates by rows that declare nothing write there
         self.declared = torch.zeros(b, n_inst + 1, dtype=torch.bool, device=device)
@@ -177,6 +187,9 @@ class FieldSampler:
         )
         if self.cfg.only_declared_instruments:
             bias[:, F_INSTRUMENT, :n_inst].masked_fill_(self.undeclared(), NEG_INF)
+        if self.adds_part:  # a row adding a part writes only its instrument
+            other = (self.arange[:n_inst] != self.part[:, None]) & (self.part[:, None] > 0)
+            bias[:, F_INSTRUMENT, :n_inst].masked_fill_(other, NEG_INF)
         if not self.cfg.allow_end:  # a note row stays samplable whenever end-of-song is (the type table)
             bias[:, F_TYPE, TYPE_EOS] = NEG_INF
         return bias

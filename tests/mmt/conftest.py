@@ -53,6 +53,34 @@ def trained_run(tmp_path_factory, cache_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def infill_run(tmp_path_factory, cache_dir) -> Path:
+    """The tiny run of :func:`trained_run` in the infill layout (``data.layout=infill``), 3 steps: a model that adds
+    parts."""
+    from mmt.train import run
+
+    run_dir = tmp_path_factory.mktemp("mmt_infill_run")
+    run(compose("mmt", "train", tiny_overrides(cache_dir, run_dir) + ["data.layout=infill", "data.drop_parts=0.3"]))
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def playing_infill(tmp_path_factory, infill_run) -> Path:
+    """The infill run's weights with the type head biased against end-of-song (``.safetensors``): an untrained
+    model may end a part at once, and the tests of adding a part need its notes."""
+    from gm_common.checkpoint import load_checkpoint
+    from gm_common.pretrained import save_safetensors
+    from mmt.representation import TYPE_EOS
+
+    ckpt = load_checkpoint(infill_run / "checkpoints" / "last.ckpt")
+    state = {k: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    state["net.head.bias"] = state["net.head.bias"].clone()
+    state["net.head.bias"][TYPE_EOS] -= 50.0
+    return save_safetensors(
+        tmp_path_factory.mktemp("playing_infill") / "model.safetensors", state, ckpt["hyper_parameters"], half=False
+    )
+
+
+@pytest.fixture(scope="session")
 def pretrained_root(tmp_path_factory, trained_run) -> Path:
     """A ``pretrained`` root holding the trained run as shipped model :data:`SHIPPED` (as scripts/pretrained.py
     exports one: weights under ``net.``, fp16, with the checkpoint's hyper-parameters)."""

@@ -255,3 +255,27 @@ def test_a_prompt_longer_than_the_model_can_read_is_an_error_that_writes_nothing
     with pytest.raises(ConfigError, match=r"the prompt has \d+ events, more than the model's 256"):
         run(gen_cfg([f"checkpoint={trained_run}", f"out_dir={out}", f"prompt={chorale()}", "beats=1000"]))
     _assert_nothing_written(out)
+
+
+def test_add_writes_the_prompt_with_the_new_part_and_checks_first(playing_infill, trained_run, tmp_path, capsys):
+    from gm_common.corpus import Piece
+    from mmt.parts import assign_programs
+
+    music = assign_programs(Piece("c.mxl", read_music(chorale(), resolution=12))).music
+    music.tracks = [t for t in music.tracks if t.name != "Bass"]
+    prompt = write_midi(music, tmp_path / "no_bass.mid")
+    out = tmp_path / "out"
+    files = run(gen_cfg([f"checkpoint={playing_infill}", f"out_dir={out}", f"prompt={prompt}", "add=[bass]",
+                         "render=false"]))  # fmt: skip
+    assert set(files[0]) == {"mid", "png"} and sorted(p.name for p in out.iterdir()) == ["add_0.mid", "add_0.png"]
+    written = read_music(out / "add_0.mid", resolution=12)
+    assert [t.name for t in written.tracks][-1] == "bass" and written.tracks[-1].notes
+    assert set(_notes(prompt)) < set(_notes(out / "add_0.mid"))  # every note of the prompt, and more
+    assert "notes added (bass)" in capsys.readouterr().out
+    # errors before anything is written: an unknown name, a model of the time layout
+    bad = tmp_path / "bad"
+    with pytest.raises(ConfigError, match="unknown instrument 'kazoo'; valid names: piano"):
+        run(gen_cfg([f"checkpoint={playing_infill}", f"out_dir={bad}", f"prompt={prompt}", "add=[kazoo]"]))
+    with pytest.raises(ConfigError, match="experiment=corpus_tiny_infill"):
+        run(gen_cfg([f"checkpoint={trained_run}", f"out_dir={bad}", f"prompt={prompt}", "add=[bass]"]))
+    _assert_nothing_written(bad)

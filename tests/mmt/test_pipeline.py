@@ -99,3 +99,68 @@ def test_a_checkpoint_of_commit_bac9ecd_ships_and_loads(tmp_path):
     assert song.resolution == merged.resolution and {t.name for t in song.tracks} <= set(merged.instruments)
     with pytest.raises(ConfigError, match="voices=merged"):
         mmt.generate(instruments=["soprano", "alto"])
+
+
+def _chorale_without_bass(folder) -> tuple:
+    """The first chorale (horn, soprano, alto, tenor; 79 beats) written as MIDI without its bass, and the file."""
+    from gm_common.corpus import Piece, list_collection
+    from gm_common.notes import read_music, write_midi
+    from mmt.parts import assign_programs
+
+    path = list_collection("bach_chorales")[0]
+    music = assign_programs(Piece(path.name, read_music(path, resolution=12))).music
+    music.tracks = [t for t in music.tracks if t.name != "Bass"]
+    return write_midi(music, folder / "no_bass.mid")
+
+
+def _notes_of(track) -> list[tuple[int, int, int]]:
+    return sorted((n.time, n.pitch, n.duration) for n in track.notes)
+
+
+def test_add_keeps_every_note_of_the_prompt_and_adds_the_part_over_the_whole_long_piece(playing_infill, tmp_path):
+    """The chorale (79 beats) is longer than the model's 32-beat windows: the part is written in windows."""
+    from mmt.pipeline import prompt_music
+
+    prompt = _chorale_without_bass(tmp_path)
+    mmt = MMT.from_pretrained(playing_infill)
+    assert mmt.layout == "infill" and mmt.hyper_parameters["data"]["max_beat"] == 32
+    music = mmt.generate(prompt=prompt, add=["bass"], seed=1)[0]
+    _, given = prompt_music(prompt, mmt.encoding)
+    assert [t.name for t in music.tracks] == [t.name for t in given.tracks] + ["bass"]
+    for before, after in zip(given.tracks, music.tracks):  # every note of the prompt, as it was read
+        assert _notes_of(before) == _notes_of(after) and before.program == after.program
+    bass = music.tracks[-1]
+    assert bass.program == 52 and len(bass.notes) > 20
+    assert max(n.time for n in bass.notes) >= 64 * 12  # past the first window, into the last (from beat 48)
+    assert music.tempos == given.tempos and music.resolution == given.resolution
+    # the same seed gives the same part; two parts at once: each its own track
+    again = mmt.generate(prompt=prompt, add=["bass"], seed=1)[0]
+    assert _notes_of(again.tracks[-1]) == _notes_of(bass)
+    both = mmt.generate(prompt=given, add=["cello", "bass"], max_events=200)[0]
+    assert [t.name for t in both.tracks[-2:]] == ["cello", "bass"] and all(t.notes for t in both.tracks[-2:])
+
+
+def test_add_checks_its_arguments(playing_infill, trained_run, pretrained_root, tmp_path):
+    prompt = _chorale_without_bass(tmp_path)
+    mmt = MMT.from_pretrained(playing_infill)
+    with pytest.raises(ConfigError, match=r"unknown instrument 'kazoo'; valid names: piano, .*, bass, "):
+        mmt.generate(prompt=prompt, add=["kazoo"])
+    with pytest.raises(ConfigError, match="already has a tenor part \\(soprano, alto, tenor, horn\\)"):
+        mmt.generate(prompt=prompt, add=["tenor"])
+    with pytest.raises(ConfigError, match="give prompt="):
+        mmt.generate(add=["bass"])
+    with pytest.raises(ConfigError, match="not both"):
+        mmt.generate(prompt=prompt, add=["bass"], instruments=["violin"])
+    with pytest.raises(ConfigError, match="add= names no instrument; valid names: piano"):
+        mmt.generate(prompt=prompt, add=[])
+    with pytest.raises(ConfigError, match="names an instrument twice"):
+        mmt.generate(prompt=prompt, add=["bass", "Bass"])
+    for time_layout in (MMT.from_pretrained(trained_run), MMT.from_pretrained(SHIPPED, root=pretrained_root)):
+        why = "trained with data.layout=time and cannot add parts; a model trained with python -m mmt.train "
+        with pytest.raises(ConfigError, match=why + "experiment=corpus_tiny_infill can"):
+            time_layout.generate(prompt=prompt, add=["bass"])
+
+
+def test_an_infill_model_still_generates_in_the_other_modes(playing_infill):
+    mmt = MMT.from_pretrained(playing_infill)
+    assert mmt.generate(instruments=["soprano", "alto"], max_events=40)[0].tracks

@@ -1,11 +1,12 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from gm_common.errors import ConfigError
 from mmt.model import MMTTransformer
-from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, TYPE_EOS, TYPE_NOTE, Encoding
+from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, TYPE_EOS, TYPE_NOTE, Encoding, infill_codes
 from mmt.sampling import (
     CHECK_EVERY,
     PRESETS,
@@ -198,3 +199,24 @@ def test_max_beat_advance_bounds_every_gap_between_notes(net):
         beats = [seq[seq[:, F_TYPE] == TYPE_NOTE][:, 1] for seq in out]
         gaps[advance] = max(int(torch.diff(b, prepend=torch.zeros(1, dtype=b.dtype)).max()) for b in beats if len(b))
     assert gaps[2] <= 2 < gaps[None]  # the first note too: at most 2 beats from the start
+
+
+@pytest.mark.parametrize("decoding", ["cached", "static"])
+def test_an_infill_prompt_draws_only_the_target_parts_notes_from_its_own_start(playing_net, decoding):
+    """The other parts reach beat 40; the part being added (code 27, declared among them) starts after its marker
+    from beat 0: its beats are monotonic among themselves, not floored at the other parts' last beat."""
+    context = np.array([(b, 0, 60, 12, 25 + 3 * (b % 2)) for b in range(0, 40)], dtype=np.int64)
+    prompt = torch.as_tensor(infill_codes(context, 27)[:-1]).unsqueeze(0).repeat(3, 1, 1)
+    out = generate(playing_net, prompt, 200, SamplingConfig(temperature=1.5), decoding,
+                   torch.Generator().manual_seed(3))  # fmt: skip
+    for seq in out:
+        added = seq[prompt.shape[1] :]
+        assert (added[:, F_TYPE] == TYPE_NOTE).all() and (added[:, F_INSTRUMENT] == 27).all()
+        beats = added[:, 1]
+        assert int(beats[0]) <= 1 + 8 and (torch.diff(beats) >= 0).all() and (torch.diff(beats) <= 8).all()
+        assert int(beats.min()) < 40  # not floored at the other parts' last beat
+    # a prompt holding some of the part already: the floor is its latest note
+    with_part = np.concatenate([context, [[10, 0, 50, 12, 27]]])
+    prompt = torch.as_tensor(infill_codes(with_part, 27)[:-1])[None]
+    out = generate(playing_net, prompt, 120, SamplingConfig(), decoding, torch.Generator().manual_seed(3))
+    assert int(out[0, prompt.shape[1] :, 1].min()) >= 11

@@ -140,3 +140,23 @@ def test_dataloader_workers_are_configurable(tmp_path, tiny_train_cfg):
     )
     run(cfg)
     assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 2
+
+
+def test_a_tiny_infill_run_records_its_layout_and_learns_from_infill_samples(infill_run):
+    from mmt.pipeline import MMT
+
+    ckpt = load_checkpoint(infill_run / "checkpoints" / "last.ckpt")
+    assert ckpt["global_step"] == 3 and ckpt["hyper_parameters"]["data"]["layout"] == "infill"
+    assert ckpt["hyper_parameters"]["data"]["drop_parts"] == 0.3
+    assert MMT.from_pretrained(infill_run).layout == "infill"
+    cfg = yaml.safe_load((infill_run / "checkpoints" / "config.yaml").read_text())
+    assert cfg["data"]["layout"] == "infill"
+
+
+def test_the_infill_experiment_is_corpus_tiny_with_the_infill_layout():
+    from gm_common.cli import compose
+
+    infill, plain = (compose("mmt", "train", [f"experiment={name}"]) for name in ("corpus_tiny_infill", "corpus_tiny"))
+    assert (infill.data.layout, plain.data.layout, infill.data.drop_parts) == ("infill", "time", 0.3)
+    for key in ("model", "optim", "trainer"):
+        assert infill[key] == plain[key]
