@@ -170,13 +170,17 @@ class MMT:
         """The data layout the model was trained on (:data:`mmt.data.LAYOUTS`): ``infill`` models can add parts."""
         return layout_of(self.hyper_parameters.get("data"))
 
-    def check_add(self, add: list[str], prompt: object | None, instruments: list[str] | None = None) -> list[int]:
-        """The instrument codes of the parts to add, every argument checked (a ConfigError saying what to change)."""
+    def require_infill(self) -> None:
+        """A ConfigError naming the experiment that trains a model able to add parts, unless this is one."""
         if self.layout != "infill":
             raise ConfigError(
                 f"{self.source} was trained with data.layout={self.layout} and cannot add parts; a model trained "
                 "with python -m mmt.train experiment=corpus_tiny_infill can"
             )
+
+    def check_add(self, add: list[str], prompt: object | None, instruments: list[str] | None = None) -> list[int]:
+        """The instrument codes of the parts to add, every argument checked (a ConfigError saying what to change)."""
+        self.require_infill()
         if prompt is None:
             raise ConfigError("add= adds parts to a piece: give prompt=<a MIDI or MusicXML file>")
         if instruments:
