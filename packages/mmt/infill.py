@@ -5,12 +5,13 @@ A model reads ``max_len`` events and ``max_beat`` beats at most (its training wi
 (every one of them, before and after the notes being written), the marker of the part being added, then that
 part's notes; the sampler (:mod:`mmt.sampling`) continues it with notes of that part alone. How seams are avoided:
 
-- windows overlap: a window starts ``past`` beats before the part's committed end (the *frontier*), and its prompt
-  holds the part's own notes of those beats, so the part goes on from what it played (the phrase it is in, the
-  note still sounding), never from a cold start;
-- a note is committed only if the window shows at least ``lookahead`` beats of the other parts after it (except in
-  the piece's last window); the notes written past that point are dropped and written again by the next window,
-  which sees further ahead: no note is chosen blind to the next beats of the other parts;
+- windows overlap: a window starts ``past`` beats (default: a quarter of the window before) before the part's
+  committed end (the *frontier*), and its prompt holds the part's own notes of those beats, so the part goes on
+  from what it played (the phrase it is in, the note still sounding), never from a cold start;
+- a note is committed only if the window shows at least ``lookahead`` beats (default: a quarter of this window) of
+  the other parts after it (except in the piece's last window); the notes written past that point are dropped and
+  written again by the next window, which sees further ahead: no note is chosen blind to the next beats of the
+  other parts;
 - a window that runs out of events before its end commits only up to the last beat it wrote (the notes of that
   beat may be incomplete), and the next window starts from there.
 A piece that fits one window is written in one pass, as in training.
@@ -54,29 +55,28 @@ def add_part(
     """The notes (rows as :func:`~mmt.representation.extract_notes`'s) of a new part of instrument code ``target``
     over the whole piece whose other parts are ``context`` (sorted note rows, any length). ``draw(prompt)`` continues
     an infill prompt (without end-of-song) to a code array; ``max_beat`` and ``max_len`` are the model's window in
-    beats and events; ``lookahead`` and ``past`` (default a quarter of ``max_beat`` each) as in the module docstring."""
+    beats and events; ``lookahead`` and ``past`` (beats; default a quarter of the window each, a window being
+    shorter than ``max_beat`` where the notes fill its events) as in the module docstring."""
     context = np.asarray(context, dtype=np.int64).reshape(-1, 5)
     if not len(context):
         raise ConfigError("adding a part needs at least one note of another part")
-    lookahead = max_beat // 4 if lookahead is None else int(lookahead)
-    past = max_beat // 4 if past is None else int(past)
-    if lookahead + past >= max_beat:
+    if lookahead is not None and past is not None and lookahead + past >= max_beat:
         raise ConfigError(f"lookahead={lookahead} + past={past} beats leave no room in a {max_beat}-beat window")
     end = int(context[:, 0].max()) + 1
     part = np.zeros((0, 5), dtype=np.int64)
-    frontier = 0
+    frontier, span = 0, max_beat
     while frontier < end:
-        start = max(0, frontier - past)
+        start = max(0, frontier - (span // 4 if past is None else int(past)))
         prefix = part[part[:, 0] >= start]
         stop = window_end(context, start, max_beat, max_len, len(prefix))
-        last = stop >= end
+        span, last = stop - start, stop >= end
         inside = context[(context[:, 0] >= start) & (context[:, 0] < stop)]
         shift = np.array([start, 0, 0, 0, 0])
         prompt = infill_codes(np.concatenate([inside - shift, prefix - shift]), target)[:-1]  # no end-of-song
         codes = draw(prompt)
         _, written, _ = notes_from_infill(codes, encoding)
         written = written[written[:, 0] < stop - start] + shift
-        cut = end if last else stop - lookahead
+        cut = end if last else stop - (span // 4 if lookahead is None else int(lookahead))
         if not (codes[:, 0] == TYPE_EOS).any() and len(written):  # out of events: its last beat may be incomplete
             cut = min(cut, int(written[-1, 0]))
         cut = max(cut, frontier + 1)  # always on

@@ -57,6 +57,14 @@ def test_a_window_that_runs_out_of_events_keeps_only_whole_beats_and_the_next_go
     assert all(rows < 120 for rows, _, _ in calls) and len(calls) > 3
 
 
+def test_windows_shortened_by_their_events_still_advance_by_about_half_a_window():
+    context, calls = three_parts(100), []  # 200 events hold ~42 beats of these parts: far fewer than 256
+    part = add_part(context, 27, stand_in(200, 1, calls), ENC, max_beat=256, max_len=200)
+    assert part[:, 0].tolist() == list(range(100))
+    assert 4 <= len(calls) <= 6 and all(rows < 200 for rows, _, _ in calls)
+    assert all(len(prefix) >= 8 for _, _, prefix in calls[1:])  # a quarter of the window before goes on
+
+
 def test_the_window_shrinks_to_leave_room_for_the_new_part():
     context = three_parts(64)
     assert window_end(context, 0, 32, 1000, 0) == 32
