@@ -4,8 +4,9 @@
 Notes are (N, 3) integer arrays of ``(time, duration, pitch)`` in ticks (:func:`tick_notes` makes them from encoded
 note rows). Every measure is a fraction in [0, 1]:
 
-- :func:`consonance`: of the ticks in which the part and at least one other part sound, those in which every pitch
-  class of the part forms a consonant interval (:data:`CONSONANT_INTERVALS`) with every pitch class of the others;
+- :func:`consonance`: of the part's sounding time while another part sounds (ticks, counted once per pitch class
+  the part sounds then: a chord counts each of its notes), the time in which its pitch class forms a consonant
+  interval (:data:`CONSONANT_INTERVALS`) with every pitch class the other parts sound;
 - :func:`coverage`: of the piece's beats, those in which the part sounds at some tick;
 - :func:`range_fit`: of the part's notes, those within the reference part's lowest and highest pitch;
 - :func:`onset_f1`: the F1 score of the part's onsets against the reference's, each onset a cell of the beat grid
@@ -47,14 +48,15 @@ def _end(*parts: np.ndarray) -> int:
 
 
 def consonance(part: np.ndarray, others: np.ndarray) -> float:
-    """The fraction of the ticks in which ``part`` and ``others`` both sound that are consonant (module docstring)."""
+    """The fraction of ``part``'s sounding time with ``others`` sounding that is consonant with them (module
+    docstring)."""
     length = _end(part, others)
     mine, theirs = pitch_class_roll(part, length), pitch_class_roll(others, length)
-    shared = mine.any(axis=1) & theirs.any(axis=1)
-    if not shared.any():
+    counted = mine & theirs.any(axis=1, keepdims=True)  # (tick, pitch class of the part) while another part sounds
+    if not counted.any():
         return float("nan")
-    clash = ((mine.astype(np.int64) @ _DISSONANT.astype(np.int64)) * theirs).any(axis=1)
-    return float(1.0 - clash[shared].mean())
+    clash = (theirs.astype(np.int64) @ _DISSONANT.T.astype(np.int64)) > 0  # (tick, pitch class): a dissonance
+    return float(1.0 - clash[counted].mean())
 
 
 def coverage(part: np.ndarray, n_beats: int, resolution: int) -> float:

@@ -19,6 +19,7 @@ def test_consonance_counts_the_shared_sounding_time_whose_intervals_are_consonan
     assert consonance(c4, n((0, 6, 52), (6, 6, 54))) == 0.5
     assert consonance(c4, n((0, 12, 53), (0, 12, 67))) == 1.0  # a fifth above and a fourth below, together
     assert consonance(c4, n((0, 12, 53), (0, 12, 62))) == 0.0  # one clash (a second) makes the tick dissonant
+    assert consonance(n((0, 12, 60), (0, 12, 61)), n((0, 12, 67))) == 0.5  # a chord: C with G is, C# with G is not
     assert consonance(n((0, 12, 61)), n((0, 12, 60))) == 0.0 and consonance(n((0, 12, 72)), n((0, 12, 60))) == 1.0
     assert math.isnan(consonance(c4, n((24, 12, 64))))  # never sounding together
     assert math.isnan(consonance(n(), c4))
