@@ -64,7 +64,12 @@ def prompt_music(prompt: str | Path | muspy.Music, encoding: Encoding) -> tuple[
 def prompt_notes(prompt: str | Path | muspy.Music, encoding: Encoding, whole: bool = False) -> np.ndarray:
     """Encoded notes of a MIDI/MusicXML file (parts mapped to programs as in training) or of a ``muspy.Music``;
     with ``whole``, past the encoding's ``max_beat`` too."""
-    where, music = prompt_music(prompt, encoding)
+    return music_notes(*prompt_music(prompt, encoding), encoding, whole)
+
+
+def music_notes(where: Path, music: muspy.Music, encoding: Encoding, whole: bool = False) -> np.ndarray:
+    """Encoded notes of a prompt's music (``whole``: past ``max_beat`` too); an InputFileError naming ``where`` when
+    it has none that the encoding represents."""
     notes = extract_notes(music, encoding, whole)
     if len(notes) == 0:
         raise InputFileError(
@@ -201,7 +206,7 @@ class MMT:
         training length (:func:`mmt.infill.add_part`); ``max_events`` caps a window's events."""
         codes = self.check_add(list(add), prompt)
         where, music = prompt_music(prompt, self.encoding)
-        notes = prompt_notes(music, self.encoding, whole=True)
+        notes = music_notes(where, music, self.encoding, whole=True)
         present = set(np.unique(notes[:, 4]).tolist())
         for name, code in zip(add, codes):
             if code in present:

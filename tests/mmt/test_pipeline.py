@@ -141,6 +141,11 @@ def test_add_keeps_every_note_of_the_prompt_and_adds_the_part_over_the_whole_lon
 
 
 def test_add_checks_its_arguments(playing_infill, trained_run, pretrained_root, tmp_path):
+    import numpy as np
+
+    from gm_common.errors import InputFileError
+    from gm_common.notes import music_from_tracks, write_midi
+
     prompt = _chorale_without_bass(tmp_path)
     mmt = MMT.from_pretrained(playing_infill)
     with pytest.raises(ConfigError, match=r"unknown instrument 'kazoo'; valid names: piano, .*, bass, "):
@@ -151,6 +156,10 @@ def test_add_checks_its_arguments(playing_infill, trained_run, pretrained_root, 
         mmt.generate(add=["bass"])
     with pytest.raises(ConfigError, match="not both"):
         mmt.generate(prompt=prompt, add=["bass"], instruments=["violin"])
+    effects = music_from_tracks([("fx", 120, False, np.array([[0, 36, 12]]))], 12)  # a program MMT drops
+    effects = write_midi(effects, tmp_path / "effects.mid")
+    with pytest.raises(InputFileError, match="effects.mid: file contains no notes that the encoding can represent"):
+        mmt.generate(prompt=effects, add=["bass"])
     with pytest.raises(ConfigError, match="add= names no instrument; valid names: piano"):
         mmt.generate(prompt=prompt, add=[])
     with pytest.raises(ConfigError, match="names an instrument twice"):
