@@ -13,7 +13,10 @@ part's notes; the sampler (:mod:`mmt.sampling`) continues it with notes of that 
   written again by the next window, which sees further ahead: no note is chosen blind to the next beats of the
   other parts;
 - a window that runs out of events before its end commits only up to the last beat it wrote (the notes of that
-  beat may be incomplete), and the next window starts from there.
+  beat may be incomplete), and the next window starts from there;
+- the part does not end (end-of-song) before the beat up to which the window commits (in the last window, the other
+  parts' last onset): in training every part of a window ends where the others do, and a part that stopped early
+  in one window would start the next with a silent past.
 A piece that fits one window is written in one pass, as in training.
 """
 
@@ -45,7 +48,7 @@ def window_end(context: np.ndarray, start: int, max_beat: int, max_len: int, pre
 def add_part(
     context: np.ndarray,
     target: int,
-    draw: Callable[[np.ndarray], np.ndarray],
+    draw: Callable[[np.ndarray, int], np.ndarray],
     encoding: Encoding,
     max_beat: int,
     max_len: int,
@@ -53,10 +56,11 @@ def add_part(
     past: int | None = None,
 ) -> np.ndarray:
     """The notes (rows as :func:`~mmt.representation.extract_notes`'s) of a new part of instrument code ``target``
-    over the whole piece whose other parts are ``context`` (sorted note rows, any length). ``draw(prompt)`` continues
-    an infill prompt (without end-of-song) to a code array; ``max_beat`` and ``max_len`` are the model's window in
-    beats and events; ``lookahead`` and ``past`` (beats; default a quarter of the window each, a window being
-    shorter than ``max_beat`` where the notes fill its events) as in the module docstring."""
+    over the whole piece whose other parts are ``context`` (sorted note rows, any length). ``draw(prompt, end_from)``
+    continues an infill prompt (without end-of-song) to a code array, ending no earlier than beat ``end_from`` of
+    the window; ``max_beat`` and ``max_len`` are the model's window in beats and events; ``lookahead`` and ``past``
+    (beats; default a quarter of the window each, a window being shorter than ``max_beat`` where the notes fill its
+    events) as in the module docstring."""
     context = np.asarray(context, dtype=np.int64).reshape(-1, 5)
     if not len(context):
         raise ConfigError("adding a part needs at least one note of another part")
@@ -73,10 +77,10 @@ def add_part(
         inside = context[(context[:, 0] >= start) & (context[:, 0] < stop)]
         shift = np.array([start, 0, 0, 0, 0])
         prompt = infill_codes(np.concatenate([inside - shift, prefix - shift]), target)[:-1]  # no end-of-song
-        codes = draw(prompt)
+        cut = end if last else stop - (span // 4 if lookahead is None else int(lookahead))
+        codes = draw(prompt, (int(inside[:, 0].max()) if last else cut) - start)
         _, written, _ = notes_from_infill(codes, encoding)
         written = written[written[:, 0] < stop - start] + shift
-        cut = end if last else stop - (span // 4 if lookahead is None else int(lookahead))
         if not (codes[:, 0] == TYPE_EOS).any() and len(written):  # out of events: its last beat may be incomplete
             cut = min(cut, int(written[-1, 0]))
         cut = max(cut, frontier + 1)  # always on

@@ -218,9 +218,10 @@ class MMT:
         max_len = min(int(max_events or self.net.max_seq_len), self.net.max_seq_len)
         max_beat = int((self.hyper_parameters.get("data") or {}).get("max_beat") or self.encoding.max_beat)
 
-        def draw(prompt_codes: np.ndarray) -> np.ndarray:
+        def draw(prompt_codes: np.ndarray, end_from: int) -> np.ndarray:
             batch = torch.as_tensor(prompt_codes, dtype=torch.long)[None]
-            return trim(generate(self.net, batch, max_len, sampling, decoding, generator))[0].cpu().numpy()
+            codes = generate(self.net, batch, max_len, sampling, decoding, generator, end_from=end_from)
+            return trim(codes)[0].cpu().numpy()
 
         songs = []
         for _ in range(n_samples):

@@ -22,7 +22,9 @@ data (no piece of the corpus has a silence over 12 beats). Rules (every row inde
 A prompt in the infill layout (:func:`mmt.representation.infill_codes`: it ends with the target's marker row and
 any of the target's notes) adds a part: its rows draw only notes of the target's instrument and end-of-song (the
 type rules already allow nothing else after notes), and the beat floor and the advance bound count only the
-target's notes, so the part's beats are monotonic and the other parts' later notes set no floor.
+target's notes, so the part's beats are monotonic and the other parts' later notes set no floor. ``end_from``
+(a beat) keeps end-of-song from being drawn before a row's latest note reaches it (a part written in windows ends
+only where the other parts end: :mod:`mmt.infill`).
 
 Decodings (:data:`DECODINGS`, drawing the same tokens from the same generator): ``cached``, one eager step per event
 on a key/value cache; ``static``, a fixed-shape step (the position a tensor, the attention over a fixed window
@@ -100,8 +102,9 @@ class FieldSampler:
     rebuilds it then). Per step only the beat's floor is applied, then top-k and an inverse-CDF draw
     (``torch.multinomial`` costs more than the rest of the sampler on 8 small rows)."""
 
-    def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, prompt: torch.Tensor):
+    def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, prompt: torch.Tensor, end_from: int | None = None):
         self.cfg, self.sizes = cfg, list(vocab_sizes)
+        self.end_from = None if end_from is None else int(end_from) + 1  # as a beat code
         device = prompt.device
         n_inst = self.n_inst = self.sizes[F_INSTRUMENT]
         sizes = self.sizes + [n_inst, 1]
@@ -204,6 +207,8 @@ class FieldSampler:
         x[:, F_BEAT].masked_fill_(self.arange < self.max_beat[:, None], NEG_INF)  # never below the latest note's
         if self.cfg.max_beat_advance:
             x[:, F_BEAT].masked_fill_(self.arange > self.max_beat[:, None] + self.cfg.max_beat_advance, NEG_INF)
+        if self.end_from is not None:  # a note stays samplable (the type table allows one wherever it allows an end)
+            x[:, F_TYPE, TYPE_EOS].masked_fill_(self.max_beat < self.end_from, NEG_INF)
         # every row keeps at least one samplable code: type by the table, beat its running maximum,
         # instruments at least one code (above), pitch/position/duration all their non-zero codes
         kth = x.topk(self.kmax, dim=-1).values.gather(-1, self.kth_index.expand(b, -1, -1))
@@ -278,6 +283,7 @@ def generate(
     decoding: str = "cached",
     generator: torch.Generator | None = None,
     stop_at_eos: bool = True,
+    end_from: int | None = None,
 ) -> torch.Tensor:
     """Continue ``prompt`` (B, T0, 6) up to ``max_events`` rows in all (default: the model's maximum).
 
@@ -286,7 +292,9 @@ def generate(
     captured as CUDA graphs and replayed; CUDA only) or ``recompute`` (the whole sequence at every step).
     They draw the same tokens from the same generator (cached, static and recompute compared on the CPU in the
     tests; graph against static where CUDA is). Returns (B, T, 6) codes; rows finished early are padded with
-    end-of-song rows. With ``stop_at_eos=False`` every row runs to ``max_events`` (benchmarks)."""
+    end-of-song rows. With ``stop_at_eos=False`` every row runs to ``max_events`` (benchmarks). With ``end_from``
+    (a beat), end-of-song is drawn only once a row's latest note (of the part being added, in an infill prompt) is
+    there."""
     if decoding not in DECODINGS:
         raise ConfigError(f"decoding={decoding!r}: expected one of {', '.join(DECODINGS)}")
     cfg = cfg or SamplingConfig()
@@ -299,7 +307,7 @@ def generate(
     max_events = min(max_events or net.max_seq_len, net.max_seq_len)
     if t0 >= max_events:
         return prompt.clone()
-    sampler = FieldSampler(net.vocab_sizes, cfg, prompt)
+    sampler = FieldSampler(net.vocab_sizes, cfg, prompt, end_from)
     out = torch.zeros(b, max_events, 6, dtype=torch.long, device=device)
     out[:, :t0] = prompt
     eos_row = torch.zeros(6, dtype=torch.long, device=device)

@@ -20,9 +20,9 @@ def stand_in(max_len: int, per_beat: int, calls: list):
     """A 'model' that continues an infill prompt with ``per_beat`` notes (pitches 40, 41, ...) on every beat from the
     part's next beat to the window's last, then end-of-song, or stops at ``max_len`` events without one."""
 
-    def draw(prompt: np.ndarray) -> np.ndarray:
+    def draw(prompt: np.ndarray, end_from: int) -> np.ndarray:
         context, part, target = notes_from_infill(prompt, ENC)
-        calls.append((len(prompt), context, part))
+        calls.append((len(prompt), context, part, end_from))
         rows = [prompt]
         n = len(prompt)
         for beat in range(int(part[-1, 0]) + 1 if len(part) else 0, int(context[:, 0].max()) + 1):
@@ -41,12 +41,13 @@ def test_a_long_piece_is_written_in_overlapping_windows_that_leave_no_gap_and_no
     part = add_part(context, 27, stand_in(200, 1, calls), ENC, max_beat=32, max_len=200, lookahead=8, past=8)
     assert part[:, 0].tolist() == list(range(100)) and (part[:, 4] == 27).all() and (part[:, 2] == 40).all()
     assert len(calls) == 6  # 32-beat windows from 0, 16, ..., 80: each keeps to 8 beats before its end
-    for i, (rows, window, prefix) in enumerate(calls):
+    for i, (rows, window, prefix, end_from) in enumerate(calls):
         assert rows < 200 and window[:, 0].max() < 32  # each window within the model's beats and events
         assert np.array_equal(np.unique(window[:, 4]), [25, 26, 28])  # the other parts, all of them
         assert len(prefix) == (0 if i == 0 else 8)  # the part's own last 8 beats go on into the next window
-        if i < len(calls) - 1:  # it sees 8 beats of the other parts past every note it keeps
-            assert window[:, 0].max() - (prefix[-1, 0] if len(prefix) else -1) >= 8
+        if i < len(calls) - 1:  # it sees 8 beats of the other parts past every note it keeps, and ends no sooner
+            assert window[:, 0].max() - (prefix[-1, 0] if len(prefix) else -1) >= 8 and end_from == 32 - 8
+    assert calls[-1][3] == 99 - 80  # the last window: no end before the other parts' last onset
 
 
 def test_a_window_that_runs_out_of_events_keeps_only_whole_beats_and_the_next_goes_on_from_there():
@@ -54,15 +55,15 @@ def test_a_window_that_runs_out_of_events_keeps_only_whole_beats_and_the_next_go
     part = add_part(context, 27, stand_in(120, 3, calls), ENC, max_beat=32, max_len=120, lookahead=4, past=4)
     beats, counts = np.unique(part[:, 0], return_counts=True)
     assert beats.tolist() == list(range(60)) and (counts == 3).all()  # every beat whole: three notes
-    assert all(rows < 120 for rows, _, _ in calls) and len(calls) > 3
+    assert all(rows < 120 for rows, *_ in calls) and len(calls) > 3
 
 
 def test_windows_shortened_by_their_events_still_advance_by_about_half_a_window():
     context, calls = three_parts(100), []  # 200 events hold ~42 beats of these parts: far fewer than 256
     part = add_part(context, 27, stand_in(200, 1, calls), ENC, max_beat=256, max_len=200)
     assert part[:, 0].tolist() == list(range(100))
-    assert 4 <= len(calls) <= 6 and all(rows < 200 for rows, _, _ in calls)
-    assert all(len(prefix) >= 8 for _, _, prefix in calls[1:])  # a quarter of the window before goes on
+    assert 4 <= len(calls) <= 6 and all(rows < 200 for rows, *_ in calls)
+    assert all(len(prefix) >= 8 for _, _, prefix, _ in calls[1:])  # a quarter of the window before goes on
 
 
 def test_the_window_shrinks_to_leave_room_for_the_new_part():

@@ -220,3 +220,21 @@ def test_an_infill_prompt_draws_only_the_target_parts_notes_from_its_own_start(p
     prompt = torch.as_tensor(infill_codes(with_part, 27)[:-1])[None]
     out = generate(playing_net, prompt, 120, SamplingConfig(), decoding, torch.Generator().manual_seed(3))
     assert int(out[0, prompt.shape[1] :, 1].min()) >= 11
+
+
+@pytest.mark.parametrize("decoding", ["cached", "static"])
+def test_end_from_keeps_a_row_from_ending_before_its_latest_note_reaches_that_beat(net, decoding):
+    prompt = torch.as_tensor(infill_codes(np.array([(b, 0, 60, 12, 25) for b in range(40)]), 27)[:-1])[None]
+    prompt = prompt.repeat(4, 1, 1)
+    cfg = SamplingConfig(temperature=1.5)
+    free = generate(net, prompt, 195, cfg, decoding, torch.Generator().manual_seed(0))
+    held = generate(net, prompt, 195, cfg, decoding, torch.Generator().manual_seed(0), end_from=20)
+    last_beats = []
+    for seq in trim(held):
+        added = seq[prompt.shape[1] :]
+        notes = added[added[:, F_TYPE] == TYPE_NOTE]
+        if added[-1, F_TYPE] == TYPE_EOS:
+            last_beats.append(int(notes[:, 1].max()) - 1)
+    assert last_beats and min(last_beats) >= 20  # every row that ended had reached beat 20
+    ended_early = [s for s in trim(free) if (s[prompt.shape[1] :, F_TYPE] == TYPE_NOTE).sum() < 3]
+    assert ended_early, "without end_from this untrained net ends some rows at once"
