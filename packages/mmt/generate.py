@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from gm_common import render as rendering
 from gm_common.cli import entry_point
 from gm_common.device import resolve_device
 from gm_common.errors import ConfigError, MissingDependencyError
@@ -79,6 +80,17 @@ def write_music(music: muspy.Music, stem: Path, overwrite: bool = False, render:
         except MissingDependencyError as err:
             log.warning("no WAV written: %s", err)
     return {k: str(v) for k, v in paths.items()}
+
+
+def can_render() -> bool:
+    """Whether FluidSynth and a soundfont are there to write WAVs; where not, one note says why."""
+    try:
+        rendering.find_fluidsynth()
+        rendering.find_soundfont()
+    except MissingDependencyError as err:
+        log.warning("no WAV written: %s", err)
+        return False
+    return True
 
 
 def instrument_names(value: str | ListConfig | None) -> list[str] | None:
@@ -144,13 +156,14 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     for stem in stems:
         for s in suffixes:
             check_writable(stem.with_suffix(s), bool(cfg.overwrite))
+    render = bool(cfg.render) and can_render()
     # 2. generate and write
     sampling = sampling_config(cfg)
     if mode == "add":
         songs = mmt.add_parts(cfg.prompt, add, len(stems), sampling, int(cfg.seed), cfg.max_events, cfg.cuda_graph)
         written = []
         for stem, music in zip(stems, songs):
-            files = write_music(music, stem, bool(cfg.overwrite), bool(cfg.render), int(cfg.sample_rate),
+            files = write_music(music, stem, bool(cfg.overwrite), render, int(cfg.sample_rate),
                                 f"MMT, {', '.join(add)} added")  # fmt: skip
             added = sum(len(t.notes) for t in music.tracks[-len(add) :])
             print(f"{stem.name}: {added} notes added ({', '.join(add)}) -> " + ", ".join(files.values()))
@@ -160,7 +173,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     written = []
     for stem, codes in zip(stems, seqs):
         files = write_sample(
-            codes, mmt.encoding, stem, bool(cfg.overwrite), bool(cfg.render), int(cfg.sample_rate), f"MMT {mode}"
+            codes, mmt.encoding, stem, bool(cfg.overwrite), render, int(cfg.sample_rate), f"MMT {mode}"
         )
         n_notes = int((codes[:, 0] == TYPE_NOTE).sum())
         print(f"{stem.name}: {n_notes} notes, {len(codes)} events -> " + ", ".join(files.values()))
