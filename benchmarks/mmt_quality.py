@@ -23,10 +23,9 @@ import time
 import torch
 
 from gm_common.files import atomic_write_text
-from mmt.data import make_sample, recorded_split
+from mmt.data import recorded_split
 from mmt.evaluate import TARGETS, compare, format_table, generate_samples, mode_truth
 from mmt.pipeline import MMT
-from mmt.representation import decode
 from mmt.sampling import PRESETS
 
 MODES = {  # name: (mode, instruments)
@@ -59,8 +58,7 @@ def main() -> None:
             mode, instruments = MODES[name]
             samples = generate_samples(mmt, mode, args.n, PRESETS[sampling], args.seed, rows, 16, instruments, 4,
                                        pieces)  # fmt: skip
-            truth = [decode(make_sample(p, mmt.encoding.max_beat, rows), mmt.encoding)
-                     for p in mode_truth(pieces, mode, instruments, mmt.encoding)]  # fmt: skip
+            truth = mode_truth(pieces, mode, instruments, mmt.encoding, rows)
             r = compare(samples, truth) | {"max_beats": 64, "instruments": instruments}
             results[sampling][name] = r
             print(f"\n== {args.checkpoint}, sampling={sampling}, {name}: {args.n} samples, {len(truth)} test pieces")

@@ -32,7 +32,7 @@ from mmt.data import make_sample, recorded_split
 from mmt.evaluate import TARGETS, compare, generate_samples, mode_truth
 from mmt.model import MMTTransformer
 from mmt.pipeline import MMT, instrument_prompt, unconditional_prompt
-from mmt.representation import F_BEAT, F_TYPE, TYPE_NOTE, decode
+from mmt.representation import F_BEAT, F_TYPE, TYPE_NOTE
 from mmt.sampling import PRESETS, sampling_preset
 
 SETTINGS = {  # name: overrides of the paper's sampling
@@ -139,8 +139,7 @@ def main() -> None:
         sampling = sampling_preset("paper", **SETTINGS[name])
         sweep[name] = {}
         for label, (mode, instruments, every) in MODES.items():
-            truth = [decode(make_sample(p, mmt.encoding.max_beat, rows), mmt.encoding)
-                     for p in mode_truth(pieces, mode, instruments, mmt.encoding)]  # fmt: skip
+            truth = mode_truth(pieces, mode, instruments, mmt.encoding, rows)
             samples = generate_samples(mmt, mode, args.n, sampling, args.seed, rows, 16, instruments, 4, pieces)
             r = compare(samples, truth)
             counted = r["targets_met"] if every else {k: r["targets_met"][k] for k in SILENCES}

@@ -193,17 +193,17 @@ def generate_samples(mmt: MMT, mode: str, n: int, sampling: SamplingConfig, seed
     return [mmt.decode(s) for s in seqs]
 
 
-def mode_truth(pieces: list[np.ndarray], mode: str, instruments: list[str] | None,
-               encoding: Encoding) -> list[np.ndarray]:  # fmt: skip
-    """The pieces a mode's samples are compared with: in instrument mode those with exactly its instruments (all
-    pieces where none has them), else all."""
-    if mode != "instrument":
-        return pieces
-    codes = {encoding.instrument_code(str(name)) for name in instruments or []}
-    same = [p for p in pieces if set(np.unique(p[:, 4]).tolist()) == codes]
-    if not same:
-        log.warning("no piece has exactly the instruments %s: samples are compared with all pieces", instruments)
-    return same or pieces
+def mode_truth(pieces: list[np.ndarray], mode: str, instruments: list[str] | None, encoding: Encoding,
+               rows: int) -> list[muspy.Music]:  # fmt: skip
+    """The pieces a mode's samples are compared with, as the model sees them (their first ``rows`` events of the
+    first ``max_beat`` beats): in instrument mode those with exactly its instruments (all where none has them)."""
+    if mode == "instrument":
+        codes = {encoding.instrument_code(str(name)) for name in instruments or []}
+        same = [p for p in pieces if set(np.unique(p[:, 4]).tolist()) == codes]
+        if not same:
+            log.warning("no piece has exactly the instruments %s: samples are compared with all pieces", instruments)
+        pieces = same or pieces
+    return [decode(make_sample(notes, encoding.max_beat, rows), encoding) for notes in pieces]
 
 
 def compare(samples: list[muspy.Music], truth: list[muspy.Music], max_beats: int = 64,
@@ -240,8 +240,7 @@ def run(cfg: DictConfig) -> dict:
     rows = int(cfg.max_events or (mmt.net.max_seq_len if mmt else 1024))
     instruments = [str(i) for i in cfg.instruments]
     pieces = truth_notes(cfg, mmt)
-    truth = [decode(make_sample(notes, encoding.max_beat, rows), encoding)
-             for notes in mode_truth(pieces, cfg.mode, instruments, encoding)] if pieces else [
+    truth = mode_truth(pieces, cfg.mode, instruments, encoding, rows) if pieces else [
         read_music(p, resolution=encoding.resolution) for p in list_music_files(cfg.truth_dir)]  # fmt: skip
     if cfg.samples_dir:
         samples = read_samples(cfg.samples_dir, encoding.resolution)
