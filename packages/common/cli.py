@@ -24,7 +24,8 @@ from gm_common.files import check_output_folder
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
 # where an app writes, checked before it runs: folders, and files (their folders)
-OUTPUT_KEYS = {"out_dir": False, "output_dir": False, "hydra.run.dir": False, "out": True, "out_json": True}
+OUTPUT_KEYS = {"out_dir": False, "output_dir": False, "hydra.run.dir": False, "root": False, "out": True,
+               "out_json": True, "record": True}
 _APP_CONFIG: dict[str, DictConfig] = {}  # the config of the app running in this process (see run_dir)
 
 

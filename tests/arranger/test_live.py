@@ -259,3 +259,14 @@ def test_a_zone_baseline_runs_live(examples):
     live = LiveArranger(zone)
     play_through(live, performance(notes))
     assert np.array_equal(live.parts, zone.predict(notes)) and len(set(live.parts)) > 1
+
+
+def test_a_recording_folder_that_cannot_be_made_is_one_error_line(tmp_path, monkeypatch, capsys):
+    from arranger.live import main
+    from tests.common.entry_points import run_main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status, err = run_main(main, ["virtual=true", f"record={blocker / 'takes' / 'take.mid'}"], monkeypatch, capsys)
+    assert (status, err) == (2, f"error: cannot create the output folder {blocker / 'takes'}: {blocker} is a file\n")
+    assert list(tmp_path.iterdir()) == [blocker]

@@ -99,3 +99,14 @@ def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path, monkey
     status, err = run_main(main, ["dog barking", f"out_dir={blocker / 'out'}"], monkeypatch, capsys)
     assert (status, err) == (2, f"error: cannot create the output folder {blocker / 'out'}: {blocker} is a file\n")
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+def test_the_demo_root_that_cannot_be_made_is_one_error_line(tmp_path, monkeypatch, capsys):
+    from clipsonic.demo import main as demo_main
+    from tests.common.entry_points import run_main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status, err = run_main(demo_main, [f"root={blocker / 'demo'}"], monkeypatch, capsys)
+    assert (status, err) == (2, f"error: cannot create the output folder {blocker / 'demo'}: {blocker} is a file\n")
+    assert list(tmp_path.iterdir()) == [blocker]
