@@ -99,8 +99,8 @@ class FieldSampler:
     A step of a small model is bound by the number of tensor operations, so the logits of all fields are
     gathered into one padded (B, 8, Vmax) tensor and the rules are an additive mask, ``bias``, that only
     changes when a row's type rises or it declares an instrument (a few times per piece; :meth:`update`
-    rebuilds it then). Per step only the beat's floor is applied, then top-k and an inverse-CDF draw
-    (``torch.multinomial`` costs more than the rest of the sampler on 8 small rows)."""
+    rebuilds it then). Per step only the beat's floor and bound are applied, then top-k, min-p and a draw
+    by inverse CDF (``torch.multinomial`` costs more than the rest of the sampler on 8 small rows)."""
 
     def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, prompt: torch.Tensor, end_from: int | None = None):
         self.cfg, self.sizes = cfg, list(vocab_sizes)
