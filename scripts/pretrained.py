@@ -95,6 +95,14 @@ RECIPES: dict[str, list[list[str]]] = {
             "trainer.progress_refresh_rate=200",
         ]
     ],
+    "mmt/corpus_tiny_infill": [  # issue 31: the same model trained to add a part (data.layout=infill)
+        [
+            "mmt.train",
+            "experiment=corpus_tiny_infill",
+            "torch_threads=1",
+            "trainer.progress_refresh_rate=200",
+        ]
+    ],
     "clipsonic/synthetic": [
         ["clipsonic.data.synthesize"],
         ["clipsonic.train_clip", "trainer.progress_refresh_rate=200"],
