@@ -1,14 +1,13 @@
-"""The Compose tab: MMT's modes (unconditional, instruments, continuation of a prompt file) with seed and
-temperature; piano roll, audio and MIDI out.
+"""The Compose tab: MMT's modes (unconditional, instruments, continuation of a prompt file, adding parts to it)
+with seed and temperature; piano roll, audio and MIDI out.
 
 A mode is one row of :data:`MODES`: the inputs it shows and the keyword arguments of ``MMT.generate`` it
-makes from them. "add a part" (``MMT.generate(add=[...])``, instruments added to a prompt file's parts) is such a
-row, shown once ``MMT.generate`` takes ``add``.
+makes from them. "add a part" (``MMT.generate(add=[...])``, instruments added to a prompt file's parts) is shown
+only for a model trained to add parts (``data.layout=infill``).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -16,7 +15,6 @@ import gradio as gr
 from omegaconf import DictConfig
 
 from gm_common.errors import ConfigError
-from mmt.pipeline import MMT
 from studio.errors import shown_in_page
 from studio.folders import request_folder
 from studio.inputs import SCORE_TYPES, check_upload
@@ -38,11 +36,10 @@ MODES = {
     "unconditional": Mode((), lambda instruments, prompt, beats: {}),
     "instruments": Mode(("instruments",), lambda instruments, prompt, beats: {"instruments": instruments}),
     "continuation": Mode(("prompt", "beats"), lambda instruments, prompt, beats: {"prompt": prompt, "beats": beats}),
+    "add a part": Mode(("instruments", "prompt"), lambda instruments, prompt, beats: {"prompt": prompt,
+                                                                                      "add": instruments}),
 }
-if "add" in inspect.signature(MMT.generate).parameters:
-    MODES["add a part"] = Mode(
-        ("instruments", "prompt"), lambda instruments, prompt, beats: {"prompt": prompt, "add": instruments}
-    )
+ADDS_PARTS = "add a part"  # the mode of infill models only
 INPUTS = ("instruments", "prompt", "beats")
 
 
@@ -88,6 +85,12 @@ def instrument_names(models: ModelCache, model: str) -> list[str]:
     return list(models.get("mmt", model).encoding.instruments)
 
 
+def modes_of(models: ModelCache, model: str) -> list[str]:
+    """The modes a model offers: every one, "add a part" only where it was trained in the infill layout."""
+    infill = models.get("mmt", model).layout == "infill"
+    return [mode for mode in MODES if mode != ADDS_PARTS or infill]
+
+
 def tab(models: ModelCache, cfg: DictConfig) -> None:
     """The Compose tab's inputs, outputs and events (``/compose``), inside the open ``gr.Blocks``."""
     names = list(shipped("mmt"))
@@ -99,7 +102,9 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 model = gr.Dropdown(names, value=cfg.models.mmt, label="model", elem_id="compose-model")
-                mode = gr.Radio(list(MODES), value="unconditional", label="mode", elem_id="compose-mode")
+                mode = gr.Radio(
+                    modes_of(models, cfg.models.mmt), value="unconditional", label="mode", elem_id="compose-mode"
+                )
                 instruments = gr.Dropdown(
                     instrument_names(models, cfg.models.mmt),
                     value=[],
@@ -138,9 +143,11 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
             shown = MODES[mode].inputs if mode in MODES else ()
             return [gr.update(visible=name in shown) for name in INPUTS]
 
-        def new_model(model: str) -> dict:
+        def new_model(model: str, current: str) -> tuple[dict, dict]:
             with shown_in_page():
-                return gr.update(choices=instrument_names(models, model), value=[])
+                modes = modes_of(models, model)
+                return (gr.update(choices=instrument_names(models, model), value=[]),
+                        gr.update(choices=modes, value=current if current in modes else modes[0]))  # fmt: skip
 
         def handler(
             model: str,
@@ -155,7 +162,7 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
             yield from compose(models, cfg, model, mode, instruments, prompt, beats, seed, temperature, progress)
 
         mode.change(show_inputs, mode, [instruments, prompt, beats], queue=False, api_name=False)
-        model.change(new_model, model, instruments, api_name=False)
+        model.change(new_model, [model, mode], [instruments, mode], api_name=False)
         button.click(
             handler,
             [model, mode, instruments, prompt, beats, seed, temperature],

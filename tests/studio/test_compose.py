@@ -1,11 +1,10 @@
-import inspect
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
 from gm_common.cli import compose as compose_config
-from mmt.pipeline import MMT
-from studio.compose import MODES, compose, instrument_names
+from studio.compose import MODES, compose, instrument_names, modes_of
 from studio.models import ModelCache
 
 
@@ -21,8 +20,12 @@ def test_each_mode_asks_generate_for_its_own_arguments():
     assert MODES["continuation"].kwargs(["violin"], "a.mid", 8) == {"prompt": "a.mid", "beats": 8}
 
 
-def test_adding_a_part_appears_once_generate_takes_add():
-    assert ("add a part" in MODES) == ("add" in inspect.signature(MMT.generate).parameters)
+def test_adding_a_part_is_offered_by_infill_models_only(setup):
+    models, _ = setup
+    assert "add a part" not in modes_of(models, "corpus_tiny")  # trained in time order
+    infill = ModelCache({"mmt": lambda name: SimpleNamespace(layout="infill")})
+    assert modes_of(infill, "any") == list(MODES) and "add a part" in MODES
+    assert MODES["add a part"].kwargs(["bass"], "a.mid", 4) == {"prompt": "a.mid", "add": ["bass"]}
 
 
 def test_the_instrument_list_is_the_encodings(setup):
