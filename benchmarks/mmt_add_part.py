@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from gm_common.corpus import corpus_root, list_collection
 from gm_common.files import atomic_write_text
@@ -32,7 +33,7 @@ from mmt.data import recorded_split
 from mmt.parts_metrics import consonance, coverage, onset_f1, range_fit, tick_notes
 from mmt.pipeline import MMT
 from mmt.representation import codes_from_notes, decode
-from mmt.sampling import PRESETS
+from mmt.sampling import SamplingConfig, sampling_preset
 
 COLLECTIONS = ("bach_chorales", "string_quartets")
 VOICES = ("soprano", "alto", "tenor", "bass")  # the parts of a chorale that are hidden in turn
@@ -86,7 +87,7 @@ def track_ticks(music, name: str, n_beats: int) -> np.ndarray:
     return ticks[ticks[:, 0] < n_beats * music.resolution]
 
 
-def case(mmt: MMT, baseline: MMT, notes: np.ndarray, code: int, seed: int) -> dict:
+def case(mmt: MMT, baseline: MMT, notes: np.ndarray, code: int, seed: int, sampling: SamplingConfig) -> dict:
     """The measures of each of :data:`METHODS` for one piece with part ``code`` hidden."""
     enc, res = mmt.encoding, mmt.encoding.resolution
     name = enc.instrument_name(code)
@@ -94,7 +95,7 @@ def case(mmt: MMT, baseline: MMT, notes: np.ndarray, code: int, seed: int) -> di
     n_beats = int(notes[:, 0].max()) + 1
     others, truth = tick_notes(context, enc), tick_notes(hidden, enc)
     prompt = decode(codes_from_notes(context), enc)
-    added = mmt.add_parts(prompt, [name], 1, PRESETS["default"], seed)[0]
+    added = mmt.add_parts(prompt, [name], 1, sampling, seed)[0]
     alone = baseline.generate(instruments=[name], seed=seed)[0]
     parts = {
         "hidden part": truth,
@@ -156,6 +157,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--pieces", type=int, default=None, help="the first N test pieces of each collection (all)")
     ap.add_argument("--parts", type=int, default=None, help="the first N parts of each piece hidden (all)")
     ap.add_argument("--tiny", action="store_true", help="one piece a collection, two parts each (a test)")
+    ap.add_argument("--split", default="test", choices=["test", "valid"], help="settings are chosen on valid")
+    ap.add_argument("--sampling", default="default", help="a preset of mmt.sampling.PRESETS for the added part")
+    ap.add_argument("--temperature", type=float, default=None, help="the preset's temperature replaced")
+    ap.add_argument("--min-p", type=float, default=None, help="the preset's min-p replaced")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/results/mmt_add_part.json")
@@ -166,21 +171,24 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     mmt, baseline = MMT.from_pretrained(args.checkpoint), MMT.from_pretrained(args.baseline)
     mmt.require_infill()
-    pieces = recorded_split(mmt.hyper_parameters["data"], mmt.encoding, "test", mmt.source)
+    pieces = recorded_split(mmt.hyper_parameters["data"], mmt.encoding, args.split, mmt.source)
+    sampling = sampling_preset(args.sampling, temperature=args.temperature, min_p=args.min_p)
     collections = collection_of(list(pieces))
     cases, taken = [], dict.fromkeys(COLLECTIONS, 0)
-    for name, collection in collections.items():
+    for name, collection in tqdm(collections.items(), desc="test pieces", unit="piece"):
         if args.pieces is not None and taken[collection] >= args.pieces:
             continue
         codes = hidden_parts(pieces[name], collection, mmt)[: args.parts]
         taken[collection] += bool(codes)
         for i, code in enumerate(codes):
-            result = case(mmt, baseline, pieces[name], code, args.seed + i)
+            result = case(mmt, baseline, pieces[name], code, args.seed + i, sampling)
             cases.append({"piece": name, "collection": collection, "part": mmt.encoding.instrument_name(code),
                           "measures": result})  # fmt: skip
     summary = summarise(cases)
     result = {"checkpoint": str(args.checkpoint), "baseline": str(args.baseline), "seed": args.seed,
-              "sampling": "default", "summary": summary, "targets_met": verdict(summary) if "all" in summary else {},
+              "split": args.split,
+              "sampling": {"preset": args.sampling, "temperature": sampling.temperature, "min_p": sampling.min_p},
+              "summary": summary, "targets_met": verdict(summary) if "all" in summary else {},
               "cases": cases, "seconds": round(time.time() - t0, 1)}  # fmt: skip
     atomic_write_text(args.out, json.dumps(result, indent=1))
     print(format_table(summary))
