@@ -146,6 +146,9 @@ class MMT:
                beats: int = 4) -> np.ndarray:  # fmt: skip
         """The prompt codes of the mode the arguments ask for (see :func:`mode_of`), every input checked."""
         mode = mode_of(instruments, prompt)
+        if self.layout == "infill":  # its pieces from scratch run sparse to the window's last beat (README)
+            raise ConfigError(f"{self.source} was trained to add parts (data.layout=infill), not for the {mode} mode: "
+                              "give prompt=<file> add=[...], or use a model such as corpus_tiny")  # fmt: skip
         if mode == "continuation":
             return continuation_prompt(prompt, beats, self.encoding)
         if mode == "instrument":

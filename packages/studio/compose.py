@@ -2,8 +2,8 @@
 with seed and temperature; piano roll, audio and MIDI out.
 
 A mode is one row of :data:`MODES`: the inputs it shows and the keyword arguments of ``MMT.generate`` it
-makes from them. "add a part" (``MMT.generate(add=[...])``, instruments added to a prompt file's parts) is shown
-only for a model trained to add parts (``data.layout=infill``).
+makes from them. "add a part" (``MMT.generate(add=[...])``, instruments added to a prompt file's parts) is the one
+mode of a model trained to add parts (``data.layout=infill``), which the others' modes do not offer.
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ def instrument_names(models: ModelCache, model: str) -> list[str]:
 
 
 def modes_of(models: ModelCache, model: str) -> list[str]:
-    """The modes a model offers: every one, "add a part" only where it was trained in the infill layout."""
+    """The modes a model offers: "add a part" alone for one trained in the infill layout, the others otherwise."""
     infill = models.get("mmt", model).layout == "infill"
-    return [mode for mode in MODES if mode != ADDS_PARTS or infill]
+    return [mode for mode in MODES if (mode == ADDS_PARTS) == infill]
 
 
 def tab(models: ModelCache, cfg: DictConfig) -> None:
@@ -102,9 +102,8 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 model = gr.Dropdown(names, value=cfg.models.mmt, label="model", elem_id="compose-model")
-                mode = gr.Radio(
-                    modes_of(models, cfg.models.mmt), value="unconditional", label="mode", elem_id="compose-mode"
-                )
+                modes = modes_of(models, cfg.models.mmt)
+                mode = gr.Radio(modes, value=modes[0], label="mode", elem_id="compose-mode")
                 instruments = gr.Dropdown(
                     instrument_names(models, cfg.models.mmt),
                     value=[],

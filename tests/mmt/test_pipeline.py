@@ -170,6 +170,10 @@ def test_add_checks_its_arguments(playing_infill, trained_run, pretrained_root, 
             time_layout.generate(prompt=prompt, add=["bass"])
 
 
-def test_an_infill_model_still_generates_in_the_other_modes(playing_infill):
+@pytest.mark.parametrize("kwargs", [{}, {"instruments": ["bass"]}, {"beats": 4}])
+def test_an_infill_model_offers_only_adding_parts(playing_infill, tmp_path, kwargs):
     mmt = MMT.from_pretrained(playing_infill)
-    assert mmt.generate(instruments=["soprano", "alto"], max_events=40)[0].tracks
+    if "beats" in kwargs:
+        kwargs = kwargs | {"prompt": _chorale_without_bass(tmp_path)}
+    with pytest.raises(ConfigError, match=r"trained to add parts \(data.layout=infill\), not for the \w+ mode"):
+        mmt.generate(**kwargs)
