@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--parts", type=int, default=None, help="the first N parts of each piece hidden (all)")
     ap.add_argument("--tiny", action="store_true", help="one piece a collection, two parts each (a test)")
     ap.add_argument("--split", default="test", choices=["test", "valid"], help="settings are chosen on valid")
-    ap.add_argument("--sampling", default="default", help="a preset of mmt.sampling.PRESETS for the added part")
+    ap.add_argument("--sampling", default="add", help="a preset of mmt.sampling.PRESETS for the added part")
     ap.add_argument("--temperature", type=float, default=None, help="the preset's temperature replaced")
     ap.add_argument("--min-p", type=float, default=None, help="the preset's min-p replaced")
     ap.add_argument("--seed", type=int, default=0)

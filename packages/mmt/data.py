@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 import lightning as L
@@ -49,7 +50,7 @@ from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text
 from gm_common.training import loader_options
 from mmt.parts import PART_PROGRAMS, VOICE_PARTS, assign_programs
-from mmt.representation import Encoding, codes_from_notes, extract_notes, infill_codes
+from mmt.representation import Encoding, codes_from_notes, extract_notes, infill_codes, infill_marker
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
@@ -243,14 +244,18 @@ class MusicDataset(Dataset):
         return torch.from_numpy(sample)
 
 
-def collate(batch: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Pad to the longest sequence: ``x`` = rows[:-1], ``y`` = rows[1:] with padding = IGNORE_INDEX."""
+def collate(batch: list[torch.Tensor], part_loss: bool = False) -> dict[str, torch.Tensor]:
+    """Pad to the longest sequence: ``x`` = rows[:-1], ``y`` = rows[1:] with padding = IGNORE_INDEX; with
+    ``part_loss`` (infill samples) the rows up to the marker are IGNORE_INDEX too: only the added part is learned."""
     length = max(len(s) for s in batch)
     x = torch.zeros(len(batch), length - 1, 6, dtype=torch.long)
     y = torch.full((len(batch), length - 1, 6), IGNORE_INDEX, dtype=torch.long)
     for i, s in enumerate(batch):
         x[i, : len(s) - 1] = s[:-1]
         y[i, : len(s) - 1] = s[1:]
+        marker = infill_marker(s.numpy()) if part_loss else None
+        if marker is not None:
+            y[i, :marker] = IGNORE_INDEX
     return {"x": x, "y": y}
 
 
@@ -275,6 +280,7 @@ class MMTDataModule(L.LightningDataModule):
         convert_workers: int | None = None,
         layout: str = "time",
         drop_parts: float = 0.0,
+        part_loss: bool = False,
     ):
         super().__init__()
         if max_beat > encoding.max_beat:
@@ -283,7 +289,9 @@ class MMTDataModule(L.LightningDataModule):
             raise ConfigError(f"data.layout={layout!r}; valid: {', '.join(LAYOUTS)}")
         if not 0.0 <= drop_parts < 1.0:
             raise ConfigError(f"data.drop_parts={drop_parts}: expected a probability in [0, 1)")
-        self.layout, self.drop_parts = layout, float(drop_parts)
+        if part_loss and layout != "infill":
+            raise ConfigError("data.part_loss=true needs data.layout=infill (the loss of the added part's rows)")
+        self.layout, self.drop_parts, self.part_loss = layout, float(drop_parts), bool(part_loss)
         self.encoding = encoding
         self.source = {"collections": list(collections or []), "folder": folder, "limit": limit}
         self.max_beat, self.max_seq_len, self.batch_size = max_beat, max_seq_len, batch_size
@@ -319,7 +327,7 @@ class MMTDataModule(L.LightningDataModule):
             self.dataset(split, augment),
             batch_size=self.batch_size,
             shuffle=shuffle,
-            collate_fn=collate,
+            collate_fn=partial(collate, part_loss=self.part_loss),
             drop_last=False,
             **self.loader_options,
         )

@@ -158,7 +158,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
             check_writable(stem.with_suffix(s), bool(cfg.overwrite))
     render = bool(cfg.render) and can_render()
     # 2. generate and write
-    sampling = sampling_config(cfg)
+    sampling = sampling_config(cfg, "add" if mode == "add" else "default")
     if mode == "add":
         songs = mmt.add_parts(cfg.prompt, add, len(stems), sampling, int(cfg.seed), cfg.max_events, cfg.cuda_graph)
         written = []

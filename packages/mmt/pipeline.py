@@ -29,7 +29,7 @@ from mmt.infill import add_part
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
-from mmt.sampling import SamplingConfig, decoding_for, generate, sampling_preset, trim
+from mmt.sampling import PRESETS, SamplingConfig, decoding_for, generate, sampling_preset, trim
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "corpus_tiny"
@@ -206,8 +206,10 @@ class MMT:
         """The prompt with a new part for each instrument of ``add`` over the whole piece, ``n_samples`` times (each
         its own draws from one generator seeded with ``seed``); every note of the prompt is kept. The parts are added
         in turn, each conditioned on the prompt's parts and those added before it, in windows of the model's
-        training length (:func:`mmt.infill.add_part`); ``max_events`` caps a window's events."""
+        training length (:func:`mmt.infill.add_part`); ``max_events`` caps a window's events; ``sampling`` defaults to
+        the ``add`` preset."""
         codes = self.check_add(list(add), prompt)
+        sampling = sampling or PRESETS["add"]
         where, music = prompt_music(prompt, self.encoding)
         notes = music_notes(where, music, self.encoding, whole=True)
         present = set(np.unique(notes[:, 4]).tolist())
@@ -248,7 +250,7 @@ class MMT:
         beats: int = 4,
         seed: int = 0,
         max_events: int | None = None,
-        sampling: str | SamplingConfig = "default",
+        sampling: str | SamplingConfig | None = None,
         temperature: float | None = None,
         filter_threshold: float | None = None,
         top_p: float | None = None,
@@ -261,10 +263,12 @@ class MMT:
         """Generate ``n_samples`` pieces: unconditionally (no arguments), with the named ``instruments``, or
         continuing the first ``beats`` beats of ``prompt`` (a MIDI/MusicXML file or ``muspy.Music``); with ``add``
         (instrument names), the whole ``prompt`` with a new part for each (:meth:`add_parts`; an infill model).
-        ``sampling``: a preset of :data:`mmt.sampling.PRESETS` (``default``, or ``paper``: the paper's top-k alone)
-        or a :class:`~mmt.sampling.SamplingConfig`; the other sampling arguments override it where given.
+        ``sampling``: a preset of :data:`mmt.sampling.PRESETS` (None: ``default``, or ``add`` when adding parts;
+        ``paper``: the paper's top-k alone) or a :class:`~mmt.sampling.SamplingConfig`; the other sampling arguments
+        override it where given.
         ``cuda_graph`` as in :meth:`sample`."""
-        sampling = sampling_preset(sampling, temperature=temperature, filter_threshold=filter_threshold, top_p=top_p,
+        preset = sampling or ("add" if add is not None else "default")
+        sampling = sampling_preset(preset, temperature=temperature, filter_threshold=filter_threshold, top_p=top_p,
                                    min_p=min_p, only_declared_instruments=only_declared_instruments)  # fmt: skip
         if add is not None:
             self.check_add(list(add), prompt, instruments)

@@ -3,7 +3,8 @@
 Per step, for each field: logits / temperature, the rule masks, top-k keeping ``ceil((1 - threshold) * V)``
 outcomes (threshold 0.9 keeps 10 %), then min-p (outcomes less likely than ``min_p`` times the field's most likely
 one are dropped) and top-p where set, then a draw. :data:`PRESETS`: ``default`` (top-k, min-p 0.05, a note at
-most 8 beats after the latest) and ``paper`` (top-k alone, as the paper). The paper's top-k keeps 26 of 257 beat
+most 8 beats after the latest), ``paper`` (top-k alone, as the paper) and ``add`` (``default`` at temperature 0.5:
+adding a part to a piece). The paper's top-k keeps 26 of 257 beat
 codes at every step, and a small model spreads ~40x too much probability over far beats (0.13 % per note that the
 next note is more than 8 beats on, against 0.003 % in the pieces): drawn at every note, a third of the samples
 jump ahead and fall silent until that beat (``benchmarks/mmt_sampling.py`` measures it). Min-p cuts that tail
@@ -67,7 +68,11 @@ class SamplingConfig:
     allow_end: bool = True  # False: end-of-song is never drawn, so every row runs to the budget (benchmarks)
 
 
-PRESETS = {"default": SamplingConfig(), "paper": SamplingConfig(min_p=0.0, max_beat_advance=None)}
+PRESETS = {
+    "default": SamplingConfig(),
+    "paper": SamplingConfig(min_p=0.0, max_beat_advance=None),
+    "add": SamplingConfig(temperature=0.5),  # adding a part: chosen on validation pieces (benchmarks/mmt_add_part.py)
+}
 
 
 OVERRIDES = ("temperature", "filter_threshold", "top_p", "min_p", "max_beat_advance", "only_declared_instruments")
@@ -82,9 +87,10 @@ def sampling_preset(name: str | SamplingConfig = "default", **overrides: object)
     return replace(name, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def sampling_config(cfg: Mapping) -> SamplingConfig:
-    """The sampling of a command's config: its ``sampling`` preset with the :data:`OVERRIDES` it sets."""
-    return sampling_preset(str(cfg["sampling"]), **{k: cfg[k] for k in OVERRIDES if k in cfg})
+def sampling_config(cfg: Mapping, default: str = "default") -> SamplingConfig:
+    """The sampling of a command's config: its ``sampling`` preset (``default`` where null) with the
+    :data:`OVERRIDES` it sets."""
+    return sampling_preset(str(cfg["sampling"] or default), **{k: cfg[k] for k in OVERRIDES if k in cfg})
 
 
 # Sampler rows: the six fields, the instrument of an instrument row, and a row that always draws 0 (it

@@ -213,3 +213,19 @@ def test_layout_option_checks_and_is_recorded(cache_dir):
     batch = next(iter(dm.train_dataloader()))
     for row in batch["x"]:
         assert infill_marker(row.numpy()) is not None
+
+
+def test_part_loss_learns_only_the_added_parts_rows():
+    notes = np.array([[b, 0, 60 + p, 4, p] for b in range(4) for p in (1, 2, 3)], dtype=np.int64)
+    sample = torch.from_numpy(make_sample(notes, 8, 64, layout="infill"))
+    marker = infill_marker(sample.numpy())
+    whole, part = collate([sample]), collate([sample], part_loss=True)
+    assert torch.equal(whole["x"], part["x"])
+    assert (part["y"][0, :marker] == IGNORE_INDEX).all()  # the other parts and the marker: context, not learned
+    assert torch.equal(part["y"][0, marker:], whole["y"][0, marker:])  # the added part's notes and end-of-song
+    assert (part["y"][0, marker:, 0] != IGNORE_INDEX).sum() == 5  # four notes, then end-of-song
+
+
+def test_part_loss_needs_the_infill_layout():
+    with pytest.raises(ConfigError, match="data.part_loss=true needs data.layout=infill"):
+        MMTDataModule(Encoding(), collections=["bach_chorales"], part_loss=True)

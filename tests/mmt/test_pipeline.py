@@ -1,6 +1,7 @@
 """The Python API (``mmt.pipeline.MMT``) on a model shipped into a temporary root (as scripts/pretrained.py does)."""
 
 import shutil
+from dataclasses import replace
 
 import muspy
 import pytest
@@ -12,6 +13,7 @@ from gm_common.pretrained import export_checkpoint, print_pretrained, write_card
 from mmt.model import MMTTransformer
 from mmt.pipeline import DEFAULT_MODEL, MMT
 from mmt.representation import Encoding
+from mmt.sampling import PRESETS
 
 ENC = Encoding()
 SHIPPED = "tiny_test"  # the name conftest.pretrained_root ships the trained run under
@@ -177,3 +179,14 @@ def test_an_infill_model_offers_only_adding_parts(playing_infill, tmp_path, kwar
         kwargs = kwargs | {"prompt": _chorale_without_bass(tmp_path)}
     with pytest.raises(ConfigError, match=r"trained to add parts \(data.layout=infill\), not for the \w+ mode"):
         mmt.generate(**kwargs)
+
+
+def test_adding_a_part_takes_the_add_preset_unless_another_is_named(monkeypatch, playing_infill):
+    seen = []
+    mmt = MMT.from_pretrained(playing_infill)
+    monkeypatch.setattr(MMT, "add_parts", lambda self, prompt, add, n, sampling, *a: seen.append(sampling) or [])
+    monkeypatch.setattr(MMT, "check_add", lambda self, *a: [])
+    mmt.generate(prompt="a.mid", add=["bass"])
+    mmt.generate(prompt="a.mid", add=["bass"], sampling="default", temperature=0.8)
+    assert seen[0] == PRESETS["add"] and seen[0].temperature == 0.5
+    assert seen[1] == replace(PRESETS["default"], temperature=0.8)
