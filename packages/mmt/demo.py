@@ -2,7 +2,8 @@
 Bach chorale) from the shipped model with the default sampling and seed 0 into ``outputs/demo/mmt/samples``, each
 with its length and longest silence (on the demo page too: ``captions.json``), and where the MIDI / WAV / PNG / CSV
 files are; then the model's attention profiles (``mmt.analyze_attention``, reading only the test pieces it
-analyses) into ``outputs/demo/mmt/attention``.
+analyses) into ``outputs/demo/mmt/attention``; then a test-split chorale with its bass removed and written again by
+the shipped infill model (``add_checkpoint``), beside the original, into ``outputs/demo/mmt/add_part``.
 ``train=true`` first trains a tiny MMT on the chorales (~2.5 minutes; reused from ``outputs/demo/mmt/model`` by
 later demos) and uses it instead."""
 
@@ -17,11 +18,16 @@ import torch
 from omegaconf import DictConfig
 
 from gm_common.cli import compose, entry_point
-from gm_common.corpus import list_collection
+from gm_common.corpus import corpus_root, list_collection
+from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
 from gm_common.notes import read_music
 from mmt import analyze_attention, generate, train
+from mmt.data import SPLIT_FILE, split_file
 from mmt.evaluate import structure
+from mmt.generate import write_music
+from mmt.pipeline import MMT, prompt_notes
+from mmt.representation import codes_from_notes, decode
 
 
 def demo_model(cfg: DictConfig) -> str:
@@ -52,6 +58,8 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     attention = [f"checkpoint={checkpoint}", f"out_dir={Path(cfg.out_dir) / 'attention'}", "overwrite=true",
                  f"n_pieces={cfg.attention_pieces}"]  # fmt: skip
     analyze_attention.run(compose("mmt", "analyze_attention", attention))
+    if cfg.add_checkpoint:
+        written += add_part_example(str(cfg.add_checkpoint), str(cfg.add_part), Path(cfg.out_dir) / "add_part")
     captions = {}
     print(f"\nmmt demo done in {time.time() - t0:.0f} s; files:")
     for files in written:
@@ -64,6 +72,26 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
                 print(f"  {kind.upper():4s} {files[kind]}")
     atomic_write_text(Path(cfg.out_dir) / "captions.json", json.dumps(captions, indent=1))
     return written
+
+
+def add_part_example(checkpoint: str, part: str, out_dir: Path, seed: int = 0) -> list[dict[str, str]]:
+    """The first test-split chorale of an infill model as it reads it (``original``) and with ``part`` removed and
+    written again by the model (``<part>_added``), each as MIDI, WAV and piano roll."""
+    mmt = MMT.from_pretrained(checkpoint)
+    enc, data = mmt.encoding, mmt.hyper_parameters["data"]
+    recorded = split_file(mmt.source)
+    if recorded is None:
+        raise ConfigError(f"{mmt.source} records no {SPLIT_FILE}: its test chorales are unknown")
+    name = next(n for n in json.loads(recorded.read_text())["test"] if "bach" in n)
+    notes = prompt_notes((Path(data["folder"]) if data.get("folder") else corpus_root()) / name, enc)
+    original = decode(codes_from_notes(notes), enc)
+    without = decode(codes_from_notes(notes[notes[:, 4] != enc.instrument_code(part)]), enc)
+    added = mmt.add_parts(without, [part], seed=seed)[0]
+    title = f"{Path(name).stem}: {part} removed, written again by MMT (seed {seed})"
+    return [
+        write_music(original, out_dir / "original", overwrite=True, title=f"{Path(name).stem} (test split)"),
+        write_music(added, out_dir / f"{part}_added", overwrite=True, title=title),
+    ]
 
 
 def describe_sample(music: muspy.Music) -> str:

@@ -2,14 +2,21 @@
 
 import json
 import re
+import shutil
+from pathlib import Path
+
+import pytest
 
 from gm_common.cli import compose
+from gm_common.errors import ConfigError
+from gm_common.notes import read_music
 from mmt.demo import run
 
 
 def test_demo_samples_each_mode(trained_run, tmp_path, capsys):
     out = tmp_path / "mmt"
-    overrides = [f"checkpoint={trained_run}", f"out_dir={out}", "max_events=40", "attention_pieces=2"]
+    overrides = [f"checkpoint={trained_run}", f"out_dir={out}", "max_events=40", "attention_pieces=2",
+                 "add_checkpoint=null"]  # fmt: skip
     written = run(compose("mmt", "demo", overrides))
     assert len(written) == 3 and all("csv" in files for files in written)
     samples = out / "samples"
@@ -27,8 +34,36 @@ def test_demo_samples_each_mode(trained_run, tmp_path, capsys):
     assert '<p class="caption">' + captions["samples/continuation_0"] in page
 
 
+def test_demo_adds_a_bass_to_a_test_chorale(trained_run, infill_run, playing_infill, tmp_path):
+    shutil.copy(infill_run / "split.json", playing_infill.parent)  # the shipped model's split.json beside its weights
+    test_pieces = json.loads((infill_run / "split.json").read_text())["test"]
+    overrides = [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "max_events=40", "attention_pieces=1",
+                 f"add_checkpoint={playing_infill}", "add_part=bass"]  # fmt: skip
+    written = run(compose("mmt", "demo", overrides))
+    original, added = (read_music(files["mid"]) for files in written[-2:])
+    assert Path(written[-1]["mid"]) == tmp_path / "add_part" / "bass_added.mid" and "png" in written[-1]
+    tracks = {t.name: sorted((n.time, n.pitch) for n in t.notes) for t in added.tracks}
+    assert tracks["bass"]  # a bass was written again
+    kept = {t.name: sorted((n.time, n.pitch) for n in t.notes) for t in original.tracks if t.name != "bass"}
+    assert kept and all(tracks[name] == notes for name, notes in kept.items())  # the other parts as they were
+    captions = json.loads((tmp_path / "captions.json").read_text())
+    assert {"add_part/original", "add_part/bass_added"} <= set(captions)
+    assert test_pieces  # the chorale came from the model's test split (split.json)
+
+
+def test_demo_without_a_recorded_split_says_so(trained_run, playing_infill, tmp_path):
+    from mmt.demo import add_part_example
+
+    model = tmp_path / "model" / "model.safetensors"
+    model.parent.mkdir()
+    shutil.copy(playing_infill, model)
+    with pytest.raises(ConfigError, match="records no split.json"):
+        add_part_example(str(model), "bass", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_demo_trains_its_own_model_once(tiny_cli_overrides, tmp_path, capsys):
-    cfg = compose("mmt", "demo", ["train=true", f"out_dir={tmp_path}", "max_events=30"])
+    cfg = compose("mmt", "demo", ["train=true", f"out_dir={tmp_path}", "max_events=30", "add_checkpoint=null"])
     cfg.train_overrides = [o for o in tiny_cli_overrides(tmp_path, 2) if not o.startswith("run_dir=")]
     run(cfg)
     assert (tmp_path / "model" / "checkpoints" / "last.ckpt").is_file()

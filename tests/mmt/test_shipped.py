@@ -8,7 +8,7 @@ import pytest
 from gm_common.corpus import corpus_root
 from gm_common.pretrained import list_pretrained
 from mmt.evaluate import piece_loss
-from mmt.pipeline import DEFAULT_MODEL, MMT, PRETRAINED
+from mmt.pipeline import DEFAULT_MODEL, MMT, PRETRAINED, prompt_notes
 
 SHIPPED = sorted(list_pretrained(PRETRAINED))
 
@@ -26,3 +26,18 @@ def test_a_shipped_model_reproduces_its_card_on_five_test_pieces(name):
     assert len(expected) == 5
     for piece, loss in expected.items():
         assert piece_loss(mmt, corpus_root() / piece) == pytest.approx(loss, abs=1e-4), piece
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if MMT.from_pretrained(n).layout == "infill"])
+def test_a_shipped_infill_model_adds_a_bass_and_keeps_every_other_note(name):
+    from mmt.representation import codes_from_notes, decode
+
+    mmt = MMT.from_pretrained(name)
+    split = json.loads((PRETRAINED / name / "split.json").read_text())["test"]
+    notes = prompt_notes(corpus_root() / next(p for p in split if "bach" in p), mmt.encoding)
+    bass = mmt.encoding.instrument_code("bass")
+    prompt = decode(codes_from_notes(notes[notes[:, 4] != bass]), mmt.encoding)
+    song = mmt.generate(prompt=prompt, add=["bass"], seed=0)[0]
+    tracks = {t.name: sorted((n.time, n.pitch) for n in t.notes) for t in song.tracks}
+    assert len(tracks["bass"]) >= 8  # a bass line, not a note or two
+    assert all(tracks[t.name] == sorted((n.time, n.pitch) for n in t.notes) for t in prompt.tracks)
