@@ -102,7 +102,7 @@ RECIPES: dict[str, list[list[str]]] = {
             "torch_threads=1",
             "trainer.progress_refresh_rate=200",
         ],
-        [  # then on to 8,000 steps (the learning rate decays again, from half its peak, to 8,000)
+        [  # then on to 8,000 steps (the learning rate, resumed at 0.56 of its peak, decays again to step 8,000)
             "mmt.train",
             "experiment=corpus_tiny_infill",
             "torch_threads=1",

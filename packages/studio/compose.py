@@ -15,6 +15,7 @@ import gradio as gr
 from omegaconf import DictConfig
 
 from gm_common.errors import ConfigError
+from mmt.sampling import PRESETS
 from studio.errors import shown_in_page
 from studio.folders import request_folder
 from studio.inputs import SCORE_TYPES, check_upload
@@ -85,6 +86,11 @@ def instrument_names(models: ModelCache, model: str) -> list[str]:
     return list(models.get("mmt", model).encoding.instruments)
 
 
+def mode_temperature(mode: str) -> float:
+    """The temperature a mode starts at: its preset's (``add`` when adding a part, else ``default``)."""
+    return PRESETS["add" if mode == ADDS_PARTS else "default"].temperature
+
+
 def modes_of(models: ModelCache, model: str) -> list[str]:
     """The modes a model offers: "add a part" alone for one trained in the infill layout, the others otherwise."""
     infill = models.get("mmt", model).layout == "infill"
@@ -130,7 +136,9 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
                 )
                 with gr.Row():
                     seed = gr.Number(0, precision=0, label="seed", elem_id="compose-seed")
-                    temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature")
+                    temperature = gr.Slider(
+                        0.1, 2.0, value=mode_temperature(modes[0]), step=0.05, label="temperature"
+                    )
                 button = gr.Button("Compose", variant="primary", elem_id="compose-button")
             with gr.Column(scale=2):
                 roll = gr.Image(label="piano roll", type="filepath", elem_id="compose-roll")
@@ -140,7 +148,7 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
 
         def show_inputs(mode: str) -> list[dict]:
             shown = MODES[mode].inputs if mode in MODES else ()
-            return [gr.update(visible=name in shown) for name in INPUTS]
+            return [gr.update(visible=name in shown) for name in INPUTS] + [gr.update(value=mode_temperature(mode))]
 
         def new_model(model: str, current: str) -> tuple[dict, dict]:
             with shown_in_page():
@@ -160,7 +168,7 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
         ) -> Iterator[Outputs]:
             yield from compose(models, cfg, model, mode, instruments, prompt, beats, seed, temperature, progress)
 
-        mode.change(show_inputs, mode, [instruments, prompt, beats], queue=False, api_name=False)
+        mode.change(show_inputs, mode, [instruments, prompt, beats, temperature], queue=False, api_name=False)
         model.change(new_model, [model, mode], [instruments, mode], api_name=False)
         button.click(
             handler,

@@ -4,7 +4,7 @@ import gradio as gr
 import pytest
 
 from gm_common.cli import compose as compose_config
-from studio.compose import MODES, compose, instrument_names, modes_of
+from studio.compose import MODES, compose, instrument_names, mode_temperature, modes_of
 from studio.models import ModelCache
 
 
@@ -26,6 +26,7 @@ def test_adding_a_part_is_offered_by_infill_models_only(setup):
     infill = ModelCache({"mmt": lambda name: SimpleNamespace(layout="infill")})
     assert modes_of(infill, "any") == ["add a part"]
     assert MODES["add a part"].kwargs(["bass"], "a.mid", 4) == {"prompt": "a.mid", "add": ["bass"]}
+    assert mode_temperature("add a part") == 0.5 and mode_temperature("unconditional") == 1.0  # the presets'
 
 
 def test_the_instrument_list_is_the_encodings(setup):
