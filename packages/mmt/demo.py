@@ -65,7 +65,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
     for files in written:
         if "mid" in files:
             stem = Path(files["mid"]).relative_to(cfg.out_dir).with_suffix("").as_posix()
-            captions[stem] = describe_sample(read_music(files["mid"]))
+            captions[stem] = files.get("about", "") + describe_sample(read_music(files["mid"]))
             print(f"  {stem}: {captions[stem]}")
         for kind in ("mid", "wav", "png", "csv"):
             if kind in files:
@@ -76,7 +76,8 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
 
 def add_part_example(checkpoint: str, part: str, out_dir: Path, seed: int = 0) -> list[dict[str, str]]:
     """The first test-split chorale of an infill model as it reads it (``original``) and with ``part`` removed and
-    written again by the model (``<part>_added``), each as MIDI, WAV and piano roll."""
+    written again by the model (``<part>_added``), each as MIDI, WAV and piano roll, and ``about`` (a caption's
+    start)."""
     mmt = MMT.from_pretrained(checkpoint)
     enc, data = mmt.encoding, mmt.hyper_parameters["data"]
     recorded = split_file(mmt.source)
@@ -88,10 +89,10 @@ def add_part_example(checkpoint: str, part: str, out_dir: Path, seed: int = 0) -
     without = decode(codes_from_notes(notes[notes[:, 4] != enc.instrument_code(part)]), enc)
     added = mmt.add_parts(without, [part], seed=seed)[0]
     title = f"{Path(name).stem}: {part} removed, written again by MMT (seed {seed})"
-    return [
-        write_music(original, out_dir / "original", overwrite=True, title=f"{Path(name).stem} (test split)"),
-        write_music(added, out_dir / f"{part}_added", overwrite=True, title=title),
-    ]
+    original_files = write_music(original, out_dir / "original", overwrite=True, title=f"{Path(name).stem} (test)")
+    added_files = write_music(added, out_dir / f"{part}_added", overwrite=True, title=title)
+    return [original_files | {"about": f"{name}, a test chorale, as the model reads it: "},
+            added_files | {"about": f"its {part} removed and written again by {checkpoint} (seed {seed}): "}]
 
 
 def describe_sample(music: muspy.Music) -> str:
