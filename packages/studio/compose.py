@@ -103,7 +103,7 @@ def tab(models: ModelCache, cfg: DictConfig) -> None:
     with gr.Tab("Compose", id="compose"):
         gr.Markdown(
             "Multitrack music from the Multitrack Music Transformer: from scratch, for the instruments you "
-            "pick, or continuing the first beats of a file."
+            "pick, or continuing the first beats of a file; or, with corpus_tiny_infill, parts added to a file."
         )
         with gr.Row():
             with gr.Column(scale=1):
