@@ -374,6 +374,11 @@ def split_file(checkpoint: str | Path) -> Path | None:
     return None
 
 
+def source_root(data: Mapping) -> Path:
+    """The folder a model's data (its ``data`` hyper-parameters) names its pieces under: ``folder``, or the corpus."""
+    return Path(data["folder"]) if data.get("folder") else corpus_root()
+
+
 def recorded_split(data: dict, encoding: Encoding, split: str, checkpoint: str | Path | None = None,
                    limit: int | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     """``{name: notes}`` of one split (its first ``limit`` pieces) of the data a checkpoint records (its ``data``
@@ -388,7 +393,7 @@ def recorded_split(data: dict, encoding: Encoding, split: str, checkpoint: str |
         names = json.loads(recorded.read_text())[split] if recorded else datamodule.splits[split]
         return {name: datamodule.pieces[name] for name in names[:limit]}
     names = json.loads(recorded.read_text())[split][:limit]
-    root = Path(data["folder"]) if data.get("folder") else corpus_root()
+    root = source_root(data)
     store = load_pieces([root / name for name in names], encoding.resolution, data.get("cache_dir"), root=root,
                         desc=f"converting {len(names)} {split} pieces")  # fmt: skip
     return {store.name(i): extract_notes(assign_programs(store[i]).music, encoding) for i in range(len(store))}

@@ -18,12 +18,12 @@ import torch
 from omegaconf import DictConfig
 
 from gm_common.cli import compose, entry_point
-from gm_common.corpus import corpus_root, list_collection
+from gm_common.corpus import list_collection
 from gm_common.errors import ConfigError
 from gm_common.files import atomic_write_text
 from gm_common.notes import read_music
 from mmt import analyze_attention, generate, train
-from mmt.data import SPLIT_FILE, split_file
+from mmt.data import SPLIT_FILE, source_root, split_file
 from mmt.evaluate import structure
 from mmt.generate import write_music
 from mmt.pipeline import MMT, prompt_notes
@@ -84,7 +84,7 @@ def add_part_example(checkpoint: str, part: str, out_dir: Path, seed: int = 0) -
     if recorded is None:
         raise ConfigError(f"{mmt.source} records no {SPLIT_FILE}: its test chorales are unknown")
     name = next(n for n in json.loads(recorded.read_text())["test"] if "bach" in n)
-    notes = prompt_notes((Path(data["folder"]) if data.get("folder") else corpus_root()) / name, enc)
+    notes = prompt_notes(source_root(data) / name, enc)
     original = decode(codes_from_notes(notes), enc)
     without = decode(codes_from_notes(notes[notes[:, 4] != enc.instrument_code(part)]), enc)
     added = mmt.add_parts(without, [part], seed=seed)[0]

@@ -37,7 +37,7 @@ from gm_common.render import render_midi
 from mmt.baselines import BASELINES, decode_tokens, generate_tokens, load_baseline, score_notes, write_score
 from mmt.pipeline import MMT, PRETRAINED, mode_of
 from mmt.representation import TYPE_NOTE, Encoding, decode, describe
-from mmt.sampling import sampling_config
+from mmt.sampling import mode_preset, sampling_config
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def run(cfg: DictConfig) -> list[dict[str, str]]:
             check_writable(stem.with_suffix(s), bool(cfg.overwrite))
     render = bool(cfg.render) and can_render()
     # 2. generate and write
-    sampling = sampling_config(cfg, "add" if mode == "add" else "default")
+    sampling = sampling_config(cfg, mode_preset(mode == "add"))
     if mode == "add":
         songs = mmt.add_parts(cfg.prompt, add, len(stems), sampling, int(cfg.seed), cfg.max_events, cfg.cuda_graph)
         written = []

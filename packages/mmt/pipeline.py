@@ -29,7 +29,7 @@ from mmt.infill import add_part
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
-from mmt.sampling import PRESETS, SamplingConfig, decoding_for, generate, sampling_preset, trim
+from mmt.sampling import PRESETS, SamplingConfig, decoding_for, generate, mode_preset, sampling_preset, trim
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "corpus_tiny"
@@ -209,7 +209,7 @@ class MMT:
         training length (:func:`mmt.infill.add_part`); ``max_events`` caps a window's events; ``sampling`` defaults to
         the ``add`` preset."""
         codes = self.check_add(list(add), prompt)
-        sampling = sampling or PRESETS["add"]
+        sampling = sampling or PRESETS[mode_preset(True)]
         where, music = prompt_music(prompt, self.encoding)
         notes = music_notes(where, music, self.encoding, whole=True)
         present = set(np.unique(notes[:, 4]).tolist())
@@ -267,7 +267,7 @@ class MMT:
         ``paper``: the paper's top-k alone) or a :class:`~mmt.sampling.SamplingConfig`; the other sampling arguments
         override it where given.
         ``cuda_graph`` as in :meth:`sample`."""
-        preset = sampling or ("add" if add is not None else "default")
+        preset = sampling or mode_preset(add is not None)
         sampling = sampling_preset(preset, temperature=temperature, filter_threshold=filter_threshold, top_p=top_p,
                                    min_p=min_p, only_declared_instruments=only_declared_instruments)  # fmt: skip
         if add is not None:

@@ -75,6 +75,11 @@ PRESETS = {
 }
 
 
+def mode_preset(adding: bool) -> str:
+    """The preset a mode samples with unless another is named: ``add`` when adding parts, else ``default``."""
+    return "add" if adding else "default"
+
+
 OVERRIDES = ("temperature", "filter_threshold", "top_p", "min_p", "max_beat_advance", "only_declared_instruments")
 
 

@@ -15,7 +15,7 @@ import gradio as gr
 from omegaconf import DictConfig
 
 from gm_common.errors import ConfigError
-from mmt.sampling import PRESETS
+from mmt.sampling import PRESETS, mode_preset
 from studio.errors import shown_in_page
 from studio.folders import request_folder
 from studio.inputs import SCORE_TYPES, check_upload
@@ -88,7 +88,7 @@ def instrument_names(models: ModelCache, model: str) -> list[str]:
 
 def mode_temperature(mode: str) -> float:
     """The temperature a mode starts at: its preset's (``add`` when adding a part, else ``default``)."""
-    return PRESETS["add" if mode == ADDS_PARTS else "default"].temperature
+    return PRESETS[mode_preset(mode == ADDS_PARTS)].temperature
 
 
 def modes_of(models: ModelCache, model: str) -> list[str]:
