@@ -95,20 +95,12 @@ RECIPES: dict[str, list[list[str]]] = {
             "trainer.progress_refresh_rate=200",
         ]
     ],
-    "mmt/corpus_tiny_infill": [  # issue 31: the same model trained to add a part (data.layout=infill)
+    "mmt/corpus_tiny_infill": [  # issue 31: the same model trained to add a part (data.layout=interleave)
         [
             "mmt.train",
             "experiment=corpus_tiny_infill",
-            "torch_threads=1",
+            "torch_threads=2",
             "trainer.progress_refresh_rate=200",
-        ],
-        [  # then on to 8,000 steps (the learning rate, resumed at 0.56 of its peak, decays again to step 8,000)
-            "mmt.train",
-            "experiment=corpus_tiny_infill",
-            "torch_threads=1",
-            "trainer.progress_refresh_rate=200",
-            "ckpt_path=last",
-            "trainer.max_steps=8000",
         ],
     ],
     "clipsonic/synthetic": [
@@ -377,7 +369,7 @@ def export_mmt(name: str, run: Path, dest: Path) -> dict:
     export_checkpoint(run / "checkpoints" / "best.ckpt", dest / "model.safetensors", prefix="net.")
     shutil.copyfile(run / "split.json", dest / "split.json")  # its evaluations read only the pieces they need
     hp = load_hparams(dest / "model.safetensors")
-    if hp["data"].get("layout") == "infill":
+    if hp["data"].get("layout") in ("infill", "interleave"):
         return export_mmt_infill(dest, hp)
     out = run / "eval_shipped.json"
     subprocess.run(
@@ -423,14 +415,16 @@ def export_mmt_infill(dest: Path, hp: dict) -> dict:
     result = json.loads(out.read_text())
     s = result["summary"]["all"]
     added, hidden, alone = (s[m] for m in ("added (infill)", "hidden part", "alone (instrument-informed)"))
+    layout = hp["data"]["layout"]
     return {
-        "summary": f"tiny MMT that adds a part (data.layout=infill) on {', '.join(hp['data']['collections'])};"
+        "summary": f"tiny MMT that adds a part (data.layout={layout}) on {', '.join(hp['data']['collections'])};"
         f" added parts' consonance {added['consonance']:.1f} % (hidden part {hidden['consonance']:.1f} %, alone"
         f" {alone['consonance']:.1f} %), coverage {added['coverage']:.1f} % (hidden {hidden['coverage']:.1f} %)",
         "architecture": hp["model"],
         "encoding": hp["encoding"],
         "data": {"collections": hp["data"]["collections"], "split": f"8:1:1 by piece, seed {hp['data']['seed']}"
-                 " (the pieces of each in split.json)", "layout": "infill", "drop_parts": hp["data"]["drop_parts"]},
+                 " (the pieces of each in split.json)", "layout": layout, "drop_parts": hp["data"]["drop_parts"]}
+        | ({"ahead": hp["data"]["ahead"]} if layout == "interleave" else {}),
         "test": {"benchmark": "benchmarks/results/mmt_add_part.json", "cases": s["cases"],
                  "summary": result["summary"], "targets_met": result["targets_met"],
                  "first_5_test_pieces_loss": mmt_piece_losses(dest / "model.safetensors")},

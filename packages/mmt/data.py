@@ -14,8 +14,9 @@ keeping the end-of-song row. Targets of padding rows are ``IGNORE_INDEX`` so the
 instead, for a model that adds a part to given ones (:func:`infill_sample`): the target is one of the window's
 parts at random, each other part is left out with probability ``drop_parts`` (one always stays), and the window
 is cut at a beat so that every part fits in ``max_seq_len`` rows (the target's notes come last: a plain cut
-would drop them). The layout is a data setting, so a checkpoint records it in its ``data`` hyper-parameters
-(:func:`layout_of`).
+would drop them). ``layout=interleave`` is the same sample in the interleaved layout of
+:func:`mmt.representation.interleave_codes` (the other parts' notes ``ahead`` beats early among the target's).
+The layout is a data setting, so a checkpoint records it in its ``data`` hyper-parameters (:func:`layout_of`).
 """
 
 from __future__ import annotations
@@ -50,12 +51,20 @@ from gm_common.errors import ConfigError, InputFileError
 from gm_common.files import atomic_write_text
 from gm_common.training import loader_options
 from mmt.parts import PART_PROGRAMS, VOICE_PARTS, assign_programs
-from mmt.representation import Encoding, codes_from_notes, extract_notes, infill_codes, infill_marker
+from mmt.representation import (
+    Encoding,
+    codes_from_notes,
+    extract_notes,
+    infill_codes,
+    infill_marker,
+    interleave_codes,
+)
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 DATA_CACHE_VERSION = 2  # 2: a folder of memory-mapped shards (1: one .npz)
-LAYOUTS = ("time", "infill")  # data.layout: the paper's order, or the infill order of a part to add
+LAYOUTS = ("time", "infill", "interleave")  # data.layout: the paper's order, or an order of a part to add
+PART_LAYOUTS = ("infill", "interleave")  # the layouts of models that add parts
 SPLIT_FILE = "split.json"  # a run's (and a shipped model's) piece names per split, beside its checkpoints
 
 
@@ -166,10 +175,11 @@ def fit_infill(notes: np.ndarray, max_len: int, extra_rows: int = 0) -> np.ndarr
 
 
 def infill_sample(notes: np.ndarray, max_seq_len: int, rng: np.random.Generator | None = None,
-                  drop_parts: float = 0.0) -> np.ndarray:  # fmt: skip
-    """The infill layout of a window's notes: with ``rng`` a random target part and each other part left out with
-    probability ``drop_parts`` (at least one kept); without, the part ``len(notes) % n_parts`` (a fixed choice
-    spread over parts) and no part left out. Cut at a beat to fit ``max_seq_len`` rows (:func:`fit_infill`)."""
+                  drop_parts: float = 0.0, ahead: int | None = None) -> np.ndarray:  # fmt: skip
+    """The infill layout of a window's notes (the interleaved one, the other parts ``ahead`` beats early, where
+    ``ahead`` is given): with ``rng`` a random target part and each other part left out with probability
+    ``drop_parts`` (at least one kept); without, the part ``len(notes) % n_parts`` (a fixed choice spread over
+    parts) and no part left out. Cut at a beat to fit ``max_seq_len`` rows (:func:`fit_infill`)."""
     parts = np.unique(notes[:, 4])
     if not len(parts):
         return codes_from_notes(notes)
@@ -182,7 +192,8 @@ def infill_sample(notes: np.ndarray, max_seq_len: int, rng: np.random.Generator 
         if len(dropped) == len(others) and len(others):
             dropped = np.delete(dropped, rng.integers(len(dropped)))
         notes = notes[~np.isin(notes[:, 4], dropped)]
-    return infill_codes(fit_infill(notes, max_seq_len), target)
+    notes = fit_infill(notes, max_seq_len)
+    return infill_codes(notes, target) if ahead is None else interleave_codes(notes, target, ahead)
 
 
 def make_sample(
@@ -193,10 +204,11 @@ def make_sample(
     min_window_notes: int = 10,
     layout: str = "time",
     drop_parts: float = 0.0,
+    ahead: int = 0,
 ) -> np.ndarray:
     """One code sequence from a piece's notes: with ``rng``, a random transposition (-5..+6, kept in
     range) and a random window of ``max_beat`` beats; without, the first ``max_beat`` beats as is. In the
-    ``infill`` layout, :func:`infill_sample` of that window."""
+    ``infill`` and ``interleave`` layouts, :func:`infill_sample` of that window (``ahead``: the interleaved one's)."""
     notes = np.array(notes, dtype=np.int64, copy=True)
     if rng is not None and len(notes):
         lo = max(-5, -int(notes[:, 2].min()))
@@ -212,8 +224,8 @@ def make_sample(
                 break
     notes = notes[(notes[:, 0] >= start) & (notes[:, 0] < start + max_beat)]
     notes[:, 0] -= start
-    if layout == "infill":
-        return infill_sample(notes, max_seq_len, rng, drop_parts)
+    if layout in PART_LAYOUTS:
+        return infill_sample(notes, max_seq_len, rng, drop_parts, ahead if layout == "interleave" else None)
     codes = codes_from_notes(notes)
     if len(codes) > max_seq_len:
         codes = np.concatenate([codes[: max_seq_len - 1], codes[-1:]])
@@ -225,9 +237,9 @@ class MusicDataset(Dataset):
     when ``augment``."""
 
     def __init__(self, pieces: Sequence[np.ndarray], max_beat: int, max_seq_len: int, augment: bool,
-                 layout: str = "time", drop_parts: float = 0.0):  # fmt: skip
+                 layout: str = "time", drop_parts: float = 0.0, ahead: int = 0):  # fmt: skip
         self.pieces, self.max_beat, self.max_seq_len, self.augment = pieces, max_beat, max_seq_len, augment
-        self.layout, self.drop_parts = layout, drop_parts
+        self.layout, self.drop_parts, self.ahead = layout, drop_parts, ahead
         self._rng: np.random.Generator | None = None
 
     def __len__(self) -> int:
@@ -240,7 +252,7 @@ class MusicDataset(Dataset):
                 self._rng = np.random.default_rng(torch.initial_seed() % 2**32)
             rng = self._rng
         sample = make_sample(self.pieces[i], self.max_beat, self.max_seq_len, rng, layout=self.layout,
-                             drop_parts=self.drop_parts)  # fmt: skip
+                             drop_parts=self.drop_parts, ahead=self.ahead)  # fmt: skip
         return torch.from_numpy(sample)
 
 
@@ -281,6 +293,7 @@ class MMTDataModule(L.LightningDataModule):
         layout: str = "time",
         drop_parts: float = 0.0,
         part_loss: bool = False,
+        ahead: int = 1,
     ):
         super().__init__()
         if max_beat > encoding.max_beat:
@@ -291,7 +304,9 @@ class MMTDataModule(L.LightningDataModule):
             raise ConfigError(f"data.drop_parts={drop_parts}: expected a probability in [0, 1)")
         if part_loss and layout != "infill":
             raise ConfigError("data.part_loss=true needs data.layout=infill (the loss of the added part's rows)")
-        self.layout, self.drop_parts, self.part_loss = layout, float(drop_parts), bool(part_loss)
+        if ahead < 0:
+            raise ConfigError(f"data.ahead={ahead}: expected a number of beats >= 0")
+        self.layout, self.drop_parts, self.part_loss, self.ahead = layout, float(drop_parts), bool(part_loss), ahead
         self.encoding = encoding
         self.source = {"collections": list(collections or []), "folder": folder, "limit": limit}
         self.max_beat, self.max_seq_len, self.batch_size = max_beat, max_seq_len, batch_size
@@ -320,7 +335,7 @@ class MMTDataModule(L.LightningDataModule):
         self.setup()
         assert self.pieces is not None
         return MusicDataset(self.pieces.select(self.splits[split]), self.max_beat, self.max_seq_len, augment,
-                            self.layout, self.drop_parts)  # fmt: skip
+                            self.layout, self.drop_parts, self.ahead)  # fmt: skip
 
     def _loader(self, split: str, augment: bool, shuffle: bool) -> DataLoader:
         return DataLoader(

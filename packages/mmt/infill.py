@@ -1,4 +1,4 @@
-"""Adding a part to a whole piece with a model trained on the infill layout (``data.layout=infill``), in windows.
+"""Adding a part to a whole piece with a model trained to (``data.layout=infill`` or ``interleave``), in windows.
 
 A model reads ``max_len`` events and ``max_beat`` beats at most (its training windows), and a piece may be longer.
 :func:`add_part` writes the new part window by window: each window holds the other parts' notes of its beats
@@ -17,7 +17,10 @@ part's notes; the sampler (:mod:`mmt.sampling`) continues it with notes of that 
 - the part does not end (end-of-song) before the beat up to which the window commits (in the last window, the other
   parts' last onset): in training every part of a window ends where the others do, and a part that stopped early
   in one window would start the next with a silent past.
-A piece that fits one window is written in one pass, as in training.
+A piece that fits one window is written in one pass, as in training. In the interleaved layout
+(:func:`~mmt.representation.interleave_codes`) a window's prompt ends at the part's last note in it (its marker
+where it has none yet) and the other parts' notes after that are given to the sampler, which puts them in as it goes
+(:func:`mmt.sampling.generate_among`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ from collections.abc import Callable
 import numpy as np
 
 from gm_common.errors import ConfigError
-from mmt.representation import TYPE_EOS, Encoding, infill_codes, notes_from_infill
+from mmt.representation import (
+    F_INSTRUMENT,
+    F_TYPE,
+    TYPE_EOS,
+    TYPE_NOTE,
+    Encoding,
+    infill_codes,
+    infill_marker,
+    interleave_codes,
+    notes_from_infill,
+)
 
 MIN_RESERVE = 16  # events a window keeps free for the part it writes, at least
 
@@ -45,22 +58,37 @@ def window_end(context: np.ndarray, start: int, max_beat: int, max_len: int, pre
     return max(int(inside[max(fits, 0), 0]), start + 1)
 
 
+def window_prompt(notes: np.ndarray, target: int, ahead: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """A window's prompt (without end-of-song) and the rows the sampler is to put in (none in the infill layout):
+    the infill layout of ``notes`` (sorted; the part ``target``'s first, if any, then the others'), or with
+    ``ahead``, the interleaved one cut after the part's last note."""
+    notes = np.unique(notes, axis=0)
+    if ahead is None:
+        return infill_codes(notes, target)[:-1], np.zeros((0, 6), dtype=np.int64)
+    codes = interleave_codes(notes, target, ahead)[:-1]
+    ours = np.nonzero((codes[:, F_TYPE] == TYPE_NOTE) & (codes[:, F_INSTRUMENT] == target))[0]
+    end = int(ours[-1]) + 1 if len(ours) else int(infill_marker(codes)) + 1
+    return codes[:end], codes[end:]
+
+
 def add_part(
     context: np.ndarray,
     target: int,
-    draw: Callable[[np.ndarray, int], np.ndarray],
+    draw: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
     encoding: Encoding,
     max_beat: int,
     max_len: int,
     lookahead: int | None = None,
     past: int | None = None,
+    ahead: int | None = None,
 ) -> np.ndarray:
     """The notes (rows as :func:`~mmt.representation.extract_notes`'s) of a new part of instrument code ``target``
-    over the whole piece whose other parts are ``context`` (sorted note rows, any length). ``draw(prompt, end_from)``
-    continues an infill prompt (without end-of-song) to a code array, ending no earlier than beat ``end_from`` of
-    the window; ``max_beat`` and ``max_len`` are the model's window in beats and events; ``lookahead`` and ``past``
-    (beats; default a quarter of the window each, a window being shorter than ``max_beat`` where the notes fill its
-    events) as in the module docstring."""
+    over the whole piece whose other parts are ``context`` (sorted note rows, any length).
+    ``draw(prompt, given, end_from)`` continues a prompt of :func:`window_prompt` (putting in the ``given`` rows)
+    to a code array, ending no earlier than beat ``end_from`` of the window; ``max_beat`` and ``max_len`` are the
+    model's window in beats and events; ``lookahead`` and ``past`` (beats; default a quarter of the window each, a
+    window being shorter than ``max_beat`` where the notes fill its events) as in the module docstring; ``ahead``:
+    the interleaved layout's (None: the infill layout)."""
     context = np.asarray(context, dtype=np.int64).reshape(-1, 5)
     if not len(context):
         raise ConfigError("adding a part needs at least one note of another part")
@@ -76,9 +104,9 @@ def add_part(
         span, last = stop - start, stop >= end
         inside = context[(context[:, 0] >= start) & (context[:, 0] < stop)]
         shift = np.array([start, 0, 0, 0, 0])
-        prompt = infill_codes(np.concatenate([inside - shift, prefix - shift]), target)[:-1]  # no end-of-song
+        prompt, given = window_prompt(np.concatenate([inside - shift, prefix - shift]), target, ahead)
         cut = end if last else stop - (span // 4 if lookahead is None else int(lookahead))
-        codes = draw(prompt, (int(inside[:, 0].max()) if last else cut) - start)
+        codes = draw(prompt, given, (int(inside[:, 0].max()) if last else cut) - start)
         _, written, _ = notes_from_infill(codes, encoding)
         written = written[written[:, 0] < stop - start] + shift
         if not (codes[:, 0] == TYPE_EOS).any() and len(written):  # out of events: its last beat may be incomplete

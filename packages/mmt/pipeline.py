@@ -24,12 +24,21 @@ from gm_common.corpus import Piece
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.notes import read_music
 from gm_common.pretrained import resolve
-from mmt.data import layout_of
+from mmt.data import PART_LAYOUTS, layout_of
 from mmt.infill import add_part
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
 from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
-from mmt.sampling import PRESETS, SamplingConfig, decoding_for, generate, mode_preset, sampling_preset, trim
+from mmt.sampling import (
+    PRESETS,
+    SamplingConfig,
+    decoding_for,
+    generate,
+    generate_among,
+    mode_preset,
+    sampling_preset,
+    trim,
+)
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "corpus_tiny"
@@ -146,8 +155,9 @@ class MMT:
                beats: int = 4) -> np.ndarray:  # fmt: skip
         """The prompt codes of the mode the arguments ask for (see :func:`mode_of`), every input checked."""
         mode = mode_of(instruments, prompt)
-        if self.layout == "infill":  # its pieces from scratch run sparse to the window's last beat (README)
-            raise ConfigError(f"{self.source} was trained to add parts (data.layout=infill), not for the {mode} mode: "
+        if self.adds_parts:  # its pieces from scratch run sparse to the window's last beat (README)
+            raise ConfigError(f"{self.source} was trained to add parts (data.layout={self.layout}), not for the {mode} "
+                              "mode: "
                               "give prompt=<file> add=[...], or use a model such as corpus_tiny")  # fmt: skip
         if mode == "continuation":
             return continuation_prompt(prompt, beats, self.encoding)
@@ -175,15 +185,20 @@ class MMT:
 
     @property
     def layout(self) -> str:
-        """The data layout the model was trained on (:data:`mmt.data.LAYOUTS`): ``infill`` models can add parts."""
+        """The data layout the model was trained on (:data:`mmt.data.LAYOUTS`)."""
         return layout_of(self.hyper_parameters.get("data"))
+
+    @property
+    def adds_parts(self) -> bool:
+        """Whether the model was trained to add parts (a layout of :data:`mmt.data.PART_LAYOUTS`), and only that."""
+        return self.layout in PART_LAYOUTS
 
     def require_infill(self) -> None:
         """A ConfigError naming the experiment that trains a model able to add parts, unless this is one."""
-        if self.layout != "infill":
+        if not self.adds_parts:
             raise ConfigError(
                 f"{self.source} was trained with data.layout={self.layout} and cannot add parts; a model trained "
-                "with python -m mmt.train experiment=corpus_tiny_infill can"
+                "with python -m mmt.train experiment=corpus_tiny_interleave (or corpus_tiny_infill) can"
             )
 
     def check_add(self, add: list[str], prompt: object | None, instruments: list[str] | None = None) -> list[int]:
@@ -221,9 +236,14 @@ class MMT:
         decoding = decoding_for(cuda_graph, self.device)
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
         max_len = min(int(max_events or self.net.max_seq_len), self.net.max_seq_len)
-        max_beat = int((self.hyper_parameters.get("data") or {}).get("max_beat") or self.encoding.max_beat)
+        data = self.hyper_parameters.get("data") or {}
+        max_beat = int(data.get("max_beat") or self.encoding.max_beat)
+        ahead = int(data.get("ahead", 1)) if self.layout == "interleave" else None
 
-        def draw(prompt_codes: np.ndarray, end_from: int) -> np.ndarray:
+        def draw(prompt_codes: np.ndarray, given: np.ndarray, end_from: int) -> np.ndarray:
+            if ahead is not None:
+                return generate_among(self.net, torch.as_tensor(prompt_codes), torch.as_tensor(given), ahead, max_len,
+                                      sampling, generator, end_from).cpu().numpy()  # fmt: skip
             batch = torch.as_tensor(prompt_codes, dtype=torch.long)[None]
             codes = generate(self.net, batch, max_len, sampling, decoding, generator, end_from=end_from)
             return trim(codes)[0].cpu().numpy()
@@ -232,7 +252,8 @@ class MMT:
         for _ in range(n_samples):
             context, parts = notes, []
             for code in codes:
-                part = add_part(context, code, draw, self.encoding, min(max_beat, self.encoding.max_beat), max_len)
+                part = add_part(context, code, draw, self.encoding, min(max_beat, self.encoding.max_beat), max_len,
+                                ahead=ahead)
                 parts.append(part)
                 context = np.unique(np.concatenate([context, part]), axis=0)
             songs.append(with_parts(music, parts, self.encoding))

@@ -27,6 +27,12 @@ target's notes, so the part's beats are monotonic and the other parts' later not
 (a beat) keeps end-of-song from being drawn before a row's latest note reaches it (a part written in windows ends
 only where the other parts end: :mod:`mmt.infill`).
 
+A prompt in the interleaved layout (:func:`mmt.representation.interleave_codes`) is continued by
+:func:`generate_among`: the other parts' notes still to come (``given``) are put in where the layout puts them. A
+drawn row that would come after the next given note (or end the part before it) is dropped, the given note goes in
+instead, and the next row is drawn from there, so the added part's every note is drawn having read the other parts
+up to ``ahead`` beats past its own time.
+
 Decodings (:data:`DECODINGS`, drawing the same tokens from the same generator): ``cached``, one eager step per event
 on a key/value cache; ``static``, a fixed-shape step (the position a tensor, the attention over a fixed window
 of the preallocated cache) with the sampler's state in place, and ``graph``, that step captured as a CUDA graph
@@ -45,7 +51,16 @@ import torch
 
 from gm_common.errors import ConfigError
 from mmt.model import IncrementalDecoder, MMTTransformer, StaticDecoder
-from mmt.representation import F_BEAT, F_INSTRUMENT, F_TYPE, TYPE_EOS, TYPE_INSTRUMENT, TYPE_NOTE, TYPE_SON
+from mmt.representation import (
+    F_BEAT,
+    F_INSTRUMENT,
+    F_POSITION,
+    F_TYPE,
+    TYPE_EOS,
+    TYPE_INSTRUMENT,
+    TYPE_NOTE,
+    TYPE_SON,
+)
 
 NEG_INF = float("-inf")
 DECODINGS = ("cached", "static", "graph", "recompute")
@@ -169,7 +184,8 @@ class FieldSampler:
         marks = inst_rows & ((types == TYPE_SON).cumsum(dim=1) > 0)
         self.part = torch.where(marks, inst, zeros).max(dim=1).values
         self.adds_part = bool(marks.any())
-        counted = (types == TYPE_NOTE) & ((marks.cumsum(dim=1) > 0) | ~marks.any(dim=1, keepdim=True))
+        ours = (marks.cumsum(dim=1) > 0) & (prompt[..., F_INSTRUMENT] == self.part[:, None])
+        counted = (types == TYPE_NOTE) & (ours | ~marks.any(dim=1, keepdim=True))
         # running maxima of type and beat side by side (F_TYPE, F_BEAT = 0, 1): one update for both
         self.maxima = torch.stack(
             [types.max(dim=1).values, torch.where(counted, prompt[..., F_BEAT], zeros).max(dim=1).values], 1
@@ -343,6 +359,49 @@ def generate(
             if decoder and n < max_events:
                 logits = decoder.step(row)
     return out[:, :n]
+
+
+@torch.inference_mode()
+def generate_among(
+    net: MMTTransformer,
+    prompt: torch.Tensor,
+    given: torch.Tensor,
+    ahead: int,
+    max_events: int | None = None,
+    cfg: SamplingConfig | None = None,
+    generator: torch.Generator | None = None,
+    end_from: int | None = None,
+) -> torch.Tensor:
+    """Continue one interleaved prompt (T0, 6) with the added part's notes, putting in the other parts' ``given``
+    rows (notes in layout order, ``ahead`` beats early) where the layout puts them (module docstring); up to
+    ``max_events`` rows in all (default: the model's maximum). Returns the (T, 6) codes, ending with end-of-song
+    unless the events ran out. ``end_from`` as in :func:`generate`."""
+    cfg = cfg or SamplingConfig()
+    net.eval()
+    device = net.head.weight.device
+    max_events = min(max_events or net.max_seq_len, net.max_seq_len)
+    prompt, given = prompt.to(device).view(1, -1, 6), given.to(device).view(-1, 6)
+    sampler = FieldSampler(net.vocab_sizes, cfg, prompt, end_from)
+    decoder = IncrementalDecoder(net, 1, max_events)
+    logits = decoder.prefill(prompt)
+    steps = net.vocab_sizes[F_POSITION]  # a row's time as one number: beat code * steps + position code
+    when = ((given[:, F_BEAT] - ahead) * steps + given[:, F_POSITION]).tolist()
+    rows, g = list(prompt[0]), 0
+    with _without_onednn():
+        while len(rows) < max_events:
+            row = sampler.sample(logits, torch.rand((1, N_ROWS, 1), generator=generator, device=device))
+            ends = int(row[0, F_TYPE]) == TYPE_EOS
+            if g < len(given) and (ends or when[g] <= int(row[0, F_BEAT]) * steps + int(row[0, F_POSITION])):
+                row, g = given[g : g + 1], g + 1
+            else:
+                sampler.update(row)
+                if ends:
+                    rows.append(row[0])
+                    break
+            rows.append(row[0])
+            if len(rows) < max_events:
+                logits = decoder.step(row)
+    return torch.stack(rows)
 
 
 class StaticLoop:
