@@ -198,7 +198,7 @@ class MMT:
         if not self.adds_parts:
             raise ConfigError(
                 f"{self.source} was trained with data.layout={self.layout} and cannot add parts; a model trained "
-                "with python -m mmt.train experiment=corpus_tiny_interleave (or corpus_tiny_infill) can"
+                "with python -m mmt.train experiment=corpus_tiny_infill can"
             )
 
     def check_add(self, add: list[str], prompt: object | None, instruments: list[str] | None = None) -> list[int]:

@@ -3,7 +3,7 @@ with seed and temperature; piano roll, audio and MIDI out.
 
 A mode is one row of :data:`MODES`: the inputs it shows and the keyword arguments of ``MMT.generate`` it
 makes from them. "add a part" (``MMT.generate(add=[...])``, instruments added to a prompt file's parts) is the one
-mode of a model trained to add parts (``data.layout=infill``), which the others' modes do not offer.
+mode of a model trained to add parts (``MMT.adds_parts``), which the others' modes do not offer.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ MODES = {
     "add a part": Mode(("instruments", "prompt"), lambda instruments, prompt, beats: {"prompt": prompt,
                                                                                       "add": instruments}),
 }
-ADDS_PARTS = "add a part"  # the mode of infill models only
+ADDS_PARTS = "add a part"  # the mode of models that add parts only
 INPUTS = ("instruments", "prompt", "beats")
 
 
@@ -92,9 +92,9 @@ def mode_temperature(mode: str) -> float:
 
 
 def modes_of(models: ModelCache, model: str) -> list[str]:
-    """The modes a model offers: "add a part" alone for one trained in the infill layout, the others otherwise."""
-    infill = models.get("mmt", model).layout == "infill"
-    return [mode for mode in MODES if (mode == ADDS_PARTS) == infill]
+    """The modes a model offers: "add a part" alone for one trained to add parts, the others otherwise."""
+    adds = models.get("mmt", model).adds_parts
+    return [mode for mode in MODES if (mode == ADDS_PARTS) == adds]
 
 
 def tab(models: ModelCache, cfg: DictConfig) -> None:

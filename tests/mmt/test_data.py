@@ -8,7 +8,7 @@ import torch
 
 from gm_common.errors import ConfigError
 from mmt.data import IGNORE_INDEX, MMTDataModule, collate, encoded_dataset, fit_infill, layout_of, make_sample
-from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding, infill_marker, notes_from_infill
+from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding, infill_marker, interleave_codes, notes_from_infill
 
 ENC = Encoding()
 
@@ -193,6 +193,16 @@ def test_infill_samples_put_a_random_part_last_and_drop_others():
     assert infill_marker(make_sample(notes, 16, 1000, np.random.default_rng(0))) is None
 
 
+def test_interleaved_samples_hold_the_infill_samples_notes_in_the_interleaved_order():
+    notes = _four_parts()
+    for seed in range(5):
+        infill = make_sample(notes, 16, 1000, np.random.default_rng(seed), layout="infill", drop_parts=0.5)
+        mixed = make_sample(notes, 16, 1000, np.random.default_rng(seed), layout="interleave", drop_parts=0.5, ahead=2)
+        context, added, target = notes_from_infill(infill, ENC)
+        assert np.array_equal(mixed, interleave_codes(np.unique(np.concatenate([context, added]), axis=0), target, 2))
+    assert len(make_sample(notes, 100, 60, None, layout="interleave")) <= 60  # cut as the infill layout
+
+
 def test_an_infill_sample_is_cut_at_a_beat_so_that_the_target_fits():
     notes = _four_parts(100)
     s = make_sample(notes, 100, 60, None, layout="infill")
@@ -203,10 +213,12 @@ def test_an_infill_sample_is_cut_at_a_beat_so_that_the_target_fits():
 
 
 def test_layout_option_checks_and_is_recorded(cache_dir):
-    with pytest.raises(ConfigError, match="data.layout='bars'; valid: time, infill"):
+    with pytest.raises(ConfigError, match="data.layout='bars'; valid: time, infill, interleave"):
         MMTDataModule(ENC, collections=["bach_chorales"], layout="bars")
     with pytest.raises(ConfigError, match="drop_parts"):
         MMTDataModule(ENC, collections=["bach_chorales"], layout="infill", drop_parts=1.0)
+    with pytest.raises(ConfigError, match="data.ahead=-1: expected a number of beats >= 0"):
+        MMTDataModule(ENC, collections=["bach_chorales"], layout="interleave", ahead=-1)
     assert layout_of(None) == layout_of({"max_beat": 32}) == "time" and layout_of({"layout": "infill"}) == "infill"
     dm = MMTDataModule(ENC, collections=["bach_chorales"], limit=12, max_beat=32, max_seq_len=128, batch_size=4,
                        cache_dir=str(cache_dir), layout="infill", drop_parts=0.3)  # fmt: skip

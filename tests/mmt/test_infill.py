@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gm_common.errors import ConfigError
-from mmt.infill import add_part, window_end
-from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding, notes_from_infill
+from mmt.infill import add_part, window_end, window_prompt
+from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding, interleave_codes, notes_from_infill
 
 ENC = Encoding()
 EOS = np.array([[TYPE_EOS, 0, 0, 0, 0, 0]])
@@ -20,7 +20,8 @@ def stand_in(max_len: int, per_beat: int, calls: list):
     """A 'model' that continues an infill prompt with ``per_beat`` notes (pitches 40, 41, ...) on every beat from the
     part's next beat to the window's last, then end-of-song, or stops at ``max_len`` events without one."""
 
-    def draw(prompt: np.ndarray, end_from: int) -> np.ndarray:
+    def draw(prompt: np.ndarray, given: np.ndarray, end_from: int) -> np.ndarray:
+        assert not len(given)  # the infill layout gives the sampler nothing to put in
         context, part, target = notes_from_infill(prompt, ENC)
         calls.append((len(prompt), context, part, end_from))
         rows = [prompt]
@@ -80,3 +81,32 @@ def test_bad_arguments_are_config_errors():
         add_part(three_parts(10), 27, draw, ENC, 32, 100, lookahead=16, past=16)
     with pytest.raises(ConfigError, match="at least one note of another part"):
         add_part(np.zeros((0, 5)), 27, draw, ENC, 32, 100)
+
+
+def test_an_interleaved_window_prompt_ends_at_the_parts_last_note_and_gives_the_rest():
+    notes = np.concatenate([three_parts(10), [[0, 0, 40, 12, 27], [3, 6, 41, 12, 27]]])
+    prompt, given = window_prompt(notes, 27, ahead=2)
+    whole = interleave_codes(np.unique(notes, axis=0), 27, 2)
+    assert np.array_equal(np.concatenate([prompt, given, EOS]), whole)
+    assert prompt[-1].tolist() == [TYPE_NOTE, 4, 7, 42, 12, 27] and (given[:, 5] != 27).all()
+    assert (given[:, 1] - 1 - 2 > 3).all()  # given: after the part's last note (beat 3) in the layout
+    prompt, given = window_prompt(three_parts(10), 27, ahead=2)  # no note of the part yet: up to its marker
+    assert prompt[-1].tolist() == [1, 0, 0, 0, 0, 27] and len(given) == 30
+
+
+def test_interleaved_windows_give_the_sampler_the_other_parts_notes_still_to_come():
+    calls = []
+
+    def draw(prompt: np.ndarray, given: np.ndarray, end_from: int) -> np.ndarray:
+        """One note a beat (pitch 40) from the part's next beat, the given notes put in by the layout."""
+        context, part, target = notes_from_infill(np.concatenate([prompt, given]), ENC)
+        calls.append((context, part, given))
+        start = int(part[-1, 0]) + 1 if len(part) else 0
+        new = [(b, 0, 40, 12, target) for b in range(start, int(context[:, 0].max()) + 1)]
+        return interleave_codes(np.unique(np.concatenate([context, part, new]), axis=0), target, 1)
+
+    part = add_part(three_parts(100), 27, draw, ENC, max_beat=32, max_len=200, lookahead=8, past=8, ahead=1)
+    assert part[:, 0].tolist() == list(range(100)) and (part[:, 4] == 27).all()
+    assert len(calls) == 6 and all(len(given) for *_, given in calls)
+    for context, prefix, _ in calls:  # every window holds the other parts of its beats, and the part's last 8 beats
+        assert np.array_equal(np.unique(context[:, 4]), [25, 26, 28]) and context[:, 0].max() < 32

@@ -18,6 +18,7 @@ from mmt.representation import (
     extract_notes,
     infill_codes,
     infill_marker,
+    interleave_codes,
     notes_from_codes,
     notes_from_infill,
 )
@@ -182,6 +183,31 @@ def test_infill_layout_round_trip_puts_the_target_last(rows, pick):
     assert code == target and np.array_equal(np.unique(np.concatenate([context, added]), axis=0), notes)
     assert np.array_equal(infill_codes(np.unique(np.concatenate([context, added]), axis=0), code), codes)
     assert np.array_equal(extract_notes(decode(codes, ENC), ENC), notes)  # decode reads either layout
+
+
+@settings(max_examples=60, deadline=None)
+@given(note_rows, st.integers(0, 59), st.integers(0, 4))
+def test_interleaved_layout_round_trip_puts_each_target_note_after_the_others_up_to_ahead_beats_past_it(
+    rows, pick, ahead
+):
+    notes = np.unique(np.array(rows, dtype=np.int64).reshape(-1, 5), axis=0)
+    target = int(notes[pick % len(notes), 4]) if len(notes) else 25
+    codes = interleave_codes(notes, target, ahead)
+    at = infill_marker(codes)
+    n_inst = len(np.union1d(notes[:, 4], [target]))
+    assert at == n_inst + 2 and codes[at].tolist() == [TYPE_INSTRUMENT, 0, 0, 0, 0, target]  # right after SON
+    body = codes[at + 1 : -1]
+    assert (body[:, 0] == TYPE_NOTE).all() and codes[-1, 0] == TYPE_EOS and len(body) == len(notes)
+    ours = body[:, 5] == target
+    when = (body[:, 1] - 1 - np.where(ours, 0, ahead)) * 12 + body[:, 2] - 1  # the others `ahead` beats early
+    assert (np.diff(when) >= 0).all()
+    for i in np.nonzero(ours)[0]:  # on a tie the other parts come first
+        assert (when[i + 1 :][~ours[i + 1 :]] > when[i]).all()
+    for part in (body[ours], body[~ours]):  # each in time order
+        assert (np.diff(part[:, 1]) >= 0).all()
+    context, added, code = notes_from_infill(codes, ENC)
+    assert code == target and np.array_equal(np.unique(np.concatenate([context, added]), axis=0), notes)
+    assert np.array_equal(extract_notes(decode(codes, ENC), ENC), notes)
 
 
 def test_infill_layout_of_a_part_with_no_notes_yet_and_a_time_layout_has_no_marker():

@@ -6,7 +6,17 @@ import torch
 
 from gm_common.errors import ConfigError
 from mmt.model import MMTTransformer
-from mmt.representation import F_INSTRUMENT, F_PITCH, F_TYPE, TYPE_EOS, TYPE_NOTE, Encoding, infill_codes
+from mmt.representation import (
+    F_INSTRUMENT,
+    F_PITCH,
+    F_TYPE,
+    TYPE_EOS,
+    TYPE_NOTE,
+    Encoding,
+    infill_codes,
+    interleave_codes,
+    notes_from_infill,
+)
 from mmt.sampling import (
     CHECK_EVERY,
     PRESETS,
@@ -14,6 +24,7 @@ from mmt.sampling import (
     SamplingConfig,
     decoding_for,
     generate,
+    generate_among,
     sampling_preset,
     trim,
 )
@@ -220,6 +231,47 @@ def test_an_infill_prompt_draws_only_the_target_parts_notes_from_its_own_start(p
     prompt = torch.as_tensor(infill_codes(with_part, 27)[:-1])[None]
     out = generate(playing_net, prompt, 120, SamplingConfig(), decoding, torch.Generator().manual_seed(3))
     assert int(out[0, prompt.shape[1] :, 1].min()) >= 11
+
+
+def interleaved_window(ahead: int, n_beats: int = 30, part: list | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The prompt and the given rows of an interleaved window: two parts (codes 25, 28), one note a beat, and ``part``
+    (code 27) so far."""
+    context = np.array([(b, 0, 60, 12, 25 + 3 * i) for b in range(n_beats) for i in (0, 1)], dtype=np.int64)
+    notes = np.unique(np.concatenate([context, np.array(part or [], dtype=np.int64).reshape(-1, 5)]), axis=0)
+    codes = torch.as_tensor(interleave_codes(notes, 27, ahead)[:-1])
+    ours = ((codes[:, F_TYPE] == TYPE_NOTE) & (codes[:, F_INSTRUMENT] == 27)).nonzero()
+    end = int(ours[-1]) + 1 if len(ours) else 2 + 3 + 1 + 1  # after the part's last note, or its marker
+    return codes[:end], codes[end:]
+
+
+@pytest.mark.parametrize("ahead", [0, 2])
+def test_generate_among_puts_every_given_note_in_where_the_interleaved_layout_does(playing_net, ahead):
+    prompt, given = interleaved_window(ahead)
+    for seed in range(3):
+        out = generate_among(playing_net, prompt, given, ahead, 250, SamplingConfig(temperature=1.5),
+                             torch.Generator().manual_seed(seed))  # fmt: skip
+        assert torch.equal(out[: len(prompt)], prompt)
+        new = out[len(prompt) :]
+        ours = new[:, F_INSTRUMENT] == 27
+        assert torch.equal(new[~ours], given)  # every given row, in its order, none changed
+        assert (new[ours, F_TYPE] == TYPE_NOTE).all() and ours.sum() > 5  # the rest: notes of the part
+        when = (new[:, 1] - torch.where(ours, 0, ahead)) * 13 + new[:, 2]
+        for i in ours.nonzero()[:, 0].tolist():  # a note of the part comes after every given note up to its time
+            assert (when[i + 1 :][~ours[i + 1 :]] > when[i]).all()
+        assert (torch.diff(new[ours, 1]) >= 0).all()  # the part's beats are its own, monotonic
+        context, added, _ = notes_from_infill(out.numpy(), ENC)
+        assert len(context) == 60 and len(added) == len(np.unique(new[ours].numpy(), axis=0))
+
+
+def test_generate_among_ends_the_part_only_after_the_last_given_note(net):
+    """This untrained net ends a part at once when it may: end-of-song drawn before the given notes are all in
+    puts the next given note in instead."""
+    prompt, given = interleaved_window(1, n_beats=20, part=[[0, 0, 50, 12, 27]])
+    out = generate_among(net, prompt, given, 1, 200, SamplingConfig(temperature=1.5), torch.Generator().manual_seed(0))
+    assert out[-1, F_TYPE] == TYPE_EOS and (out[:, F_TYPE] == TYPE_EOS).sum() == 1
+    assert torch.equal(out[len(prompt) : -1][out[len(prompt) : -1, F_INSTRUMENT] != 27], given)
+    short = generate_among(net, prompt, given, 1, len(prompt) + 5, generator=torch.Generator().manual_seed(0))
+    assert len(short) == len(prompt) + 5  # out of events: stops there, without end-of-song
 
 
 @pytest.mark.parametrize("decoding", ["cached", "static"])

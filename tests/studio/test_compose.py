@@ -20,10 +20,10 @@ def test_each_mode_asks_generate_for_its_own_arguments():
     assert MODES["continuation"].kwargs(["violin"], "a.mid", 8) == {"prompt": "a.mid", "beats": 8}
 
 
-def test_adding_a_part_is_offered_by_infill_models_only(setup):
+def test_adding_a_part_is_offered_by_models_that_add_parts_only(setup):
     models, _ = setup
     assert "add a part" not in modes_of(models, "corpus_tiny")  # trained in time order
-    infill = ModelCache({"mmt": lambda name: SimpleNamespace(layout="infill")})
+    infill = ModelCache({"mmt": lambda name: SimpleNamespace(adds_parts=True)})
     assert modes_of(infill, "any") == ["add a part"]
     assert MODES["add a part"].kwargs(["bass"], "a.mid", 4) == {"prompt": "a.mid", "add": ["bass"]}
     assert mode_temperature("add a part") == 0.5 and mode_temperature("unconditional") == 1.0  # the presets'
