@@ -157,8 +157,7 @@ class MMT:
         mode = mode_of(instruments, prompt)
         if self.adds_parts:  # its pieces from scratch run sparse to the window's last beat (README)
             raise ConfigError(f"{self.source} was trained to add parts (data.layout={self.layout}), not for the {mode} "
-                              "mode: "
-                              "give prompt=<file> add=[...], or use a model such as corpus_tiny")  # fmt: skip
+                              "mode: give prompt=<file> add=[...], or use a model such as corpus_tiny")  # fmt: skip
         if mode == "continuation":
             return continuation_prompt(prompt, beats, self.encoding)
         if mode == "instrument":
