@@ -52,6 +52,8 @@ from gm_common.files import atomic_write_text
 from gm_common.training import loader_options
 from mmt.parts import PART_PROGRAMS, VOICE_PARTS, assign_programs
 from mmt.representation import (
+    TYPE_EOS,
+    TYPE_NOTE,
     Encoding,
     codes_from_notes,
     extract_notes,
@@ -256,15 +258,33 @@ class MusicDataset(Dataset):
         return torch.from_numpy(sample)
 
 
-def collate(batch: list[torch.Tensor], part_loss: bool = False) -> dict[str, torch.Tensor]:
+def part_targets(codes: np.ndarray) -> np.ndarray:
+    """The rows an interleaved sample's positions learn to predict: the next row up to the marker, and from there on
+    the added part's next note (or end-of-song), whatever rows of the other parts come first. These rows are given
+    when a part is added (:func:`mmt.sampling.generate_among`), so the model never learns to predict them, and at
+    every row it predicts the note it is to write next."""
+    codes = np.asarray(codes)
+    targets = codes[1:].copy()
+    at = infill_marker(codes)
+    if at is None:
+        return targets
+    rows = np.arange(len(codes))
+    ours = (rows > at) & (((codes[:, 0] == TYPE_NOTE) & (codes[:, 5] == codes[at, 5])) | (codes[:, 0] == TYPE_EOS))
+    upcoming = np.minimum.accumulate(np.where(ours, rows, len(codes) - 1)[::-1])[::-1]  # the first such row from each
+    targets[at:] = codes[upcoming[at + 1 :]]
+    return targets
+
+
+def collate(batch: list[torch.Tensor], part_loss: bool = False, next_note: bool = False) -> dict[str, torch.Tensor]:
     """Pad to the longest sequence: ``x`` = rows[:-1], ``y`` = rows[1:] with padding = IGNORE_INDEX; with
-    ``part_loss`` (infill samples) the rows up to the marker are IGNORE_INDEX too: only the added part is learned."""
+    ``part_loss`` (infill samples) the rows up to the marker are IGNORE_INDEX too: only the added part is learned;
+    with ``next_note`` (interleaved samples) ``y`` is :func:`part_targets`."""
     length = max(len(s) for s in batch)
     x = torch.zeros(len(batch), length - 1, 6, dtype=torch.long)
     y = torch.full((len(batch), length - 1, 6), IGNORE_INDEX, dtype=torch.long)
     for i, s in enumerate(batch):
         x[i, : len(s) - 1] = s[:-1]
-        y[i, : len(s) - 1] = s[1:]
+        y[i, : len(s) - 1] = torch.from_numpy(part_targets(s.numpy())) if next_note else s[1:]
         marker = infill_marker(s.numpy()) if part_loss else None
         if marker is not None:
             y[i, :marker] = IGNORE_INDEX
@@ -342,7 +362,7 @@ class MMTDataModule(L.LightningDataModule):
             self.dataset(split, augment),
             batch_size=self.batch_size,
             shuffle=shuffle,
-            collate_fn=partial(collate, part_loss=self.part_loss),
+            collate_fn=partial(collate, part_loss=self.part_loss, next_note=self.layout == "interleave"),
             drop_last=False,
             **self.loader_options,
         )

@@ -28,10 +28,11 @@ target's notes, so the part's beats are monotonic and the other parts' later not
 only where the other parts end: :mod:`mmt.infill`).
 
 A prompt in the interleaved layout (:func:`mmt.representation.interleave_codes`) is continued by
-:func:`generate_among`: the other parts' notes still to come (``given``) are put in where the layout puts them. A
-drawn row that would come after the next given note (or end the part before it) is dropped, the given note goes in
-instead, and the next row is drawn from there, so the added part's every note is drawn having read the other parts
-up to ``ahead`` beats past its own time.
+:func:`generate_among`: the other parts' notes still to come (``given``) are put in where the layout puts them. The
+model learned to predict, at every row, the added part's next note (:func:`mmt.data.part_targets`); a drawn note
+that would come after the next given note (or an end before it) is dropped, the given note goes in instead (and
+the part's next note may no longer come before it), and the note is drawn again from there, so the added part's
+every note is drawn having read the other parts up to ``ahead`` beats past its own time.
 
 Decodings (:data:`DECODINGS`, drawing the same tokens from the same generator): ``cached``, one eager step per event
 on a key/value cache; ``static``, a fixed-shape step (the position a tensor, the attention over a fixed window
@@ -393,6 +394,7 @@ def generate_among(
             ends = int(row[0, F_TYPE]) == TYPE_EOS
             if g < len(given) and (ends or when[g] <= int(row[0, F_BEAT]) * steps + int(row[0, F_POSITION])):
                 row, g = given[g : g + 1], g + 1
+                sampler.max_beat.clamp_(min=int(row[0, F_BEAT]) - ahead)  # the part's next note comes after it
             else:
                 sampler.update(row)
                 if ends:
