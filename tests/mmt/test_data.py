@@ -7,8 +7,25 @@ import pytest
 import torch
 
 from gm_common.errors import ConfigError
-from mmt.data import IGNORE_INDEX, MMTDataModule, collate, encoded_dataset, fit_infill, layout_of, make_sample
-from mmt.representation import TYPE_EOS, TYPE_NOTE, Encoding, infill_marker, interleave_codes, notes_from_infill
+from mmt.data import (
+    IGNORE_INDEX,
+    MMTDataModule,
+    collate,
+    encoded_dataset,
+    fit_infill,
+    layout_of,
+    make_sample,
+    part_targets,
+)
+from mmt.representation import (
+    TYPE_EOS,
+    TYPE_NOTE,
+    Encoding,
+    codes_from_notes,
+    infill_marker,
+    interleave_codes,
+    notes_from_infill,
+)
 
 ENC = Encoding()
 
@@ -203,6 +220,22 @@ def test_interleaved_samples_hold_the_infill_samples_notes_in_the_interleaved_or
     assert len(make_sample(notes, 100, 60, None, layout="interleave")) <= 60  # cut as the infill layout
 
 
+def test_an_interleaved_sample_learns_the_added_parts_next_note_at_every_row():
+    notes = np.array(sorted((b, 0, 60 + i, 12, code) for b in range(3) for i, code in enumerate((25, 26, 27))))
+    codes = interleave_codes(notes, 27, 1)
+    targets = part_targets(codes)
+    marker = infill_marker(codes)
+    assert np.array_equal(targets[:marker], codes[1 : marker + 1])  # the header: the next row
+    ours = [i for i in range(marker + 1, len(codes)) if codes[i, 5] == 27 or codes[i, 0] == TYPE_EOS]
+    for i in range(marker, len(codes) - 1):  # then the part's next note (or end-of-song), whatever comes between
+        assert np.array_equal(targets[i], codes[min(j for j in ours if j > i)])
+    assert (targets[marker:, 5] != 25).all() and (targets[marker:, 5] != 26).all()  # never another part's note
+    batch = collate([torch.from_numpy(codes)], next_note=True)
+    assert torch.equal(batch["y"][0], torch.from_numpy(targets))
+    assert torch.equal(batch["x"][0], torch.from_numpy(codes[:-1]))
+    assert np.array_equal(part_targets(codes_from_notes(notes)), codes_from_notes(notes)[1:])  # time layout: as ever
+
+
 def test_an_infill_sample_is_cut_at_a_beat_so_that_the_target_fits():
     notes = _four_parts(100)
     s = make_sample(notes, 100, 60, None, layout="infill")
@@ -225,6 +258,12 @@ def test_layout_option_checks_and_is_recorded(cache_dir):
     batch = next(iter(dm.train_dataloader()))
     for row in batch["x"]:
         assert infill_marker(row.numpy()) is not None
+    dm.layout = "interleave"  # its batches learn the part's next note
+    batch = next(iter(dm.train_dataloader()))
+    for x, y in zip(batch["x"], batch["y"]):
+        at = infill_marker(x.numpy())
+        note = (y[at:, 0] == TYPE_NOTE) & (y[at:, 5] == x[at, 5])
+        assert (note | (y[at:, 0] == TYPE_EOS) | (y[at:, 0] == IGNORE_INDEX)).all()
 
 
 def test_part_loss_learns_only_the_added_parts_rows():

@@ -263,6 +263,22 @@ def test_generate_among_puts_every_given_note_in_where_the_interleaved_layout_do
         assert len(context) == 60 and len(added) == len(np.unique(new[ours].numpy(), axis=0))
 
 
+def test_a_given_note_put_in_floors_the_parts_next_note(net):
+    """Every draw of this untrained net that comes after the next given note puts that note in; the part's note
+    drawn after it is never before it in the layout (its beat at least the given note's, ``ahead`` beats early)."""
+    prompt, given = interleaved_window(2, n_beats=20, part=[[0, 0, 50, 12, 27]])
+    for seed in range(4):
+        out = generate_among(net, prompt, given, 2, 200, SamplingConfig(temperature=1.5),
+                             torch.Generator().manual_seed(seed))[len(prompt) :]  # fmt: skip
+        floor = 1  # beat code of the prompt's note
+        for row in out[out[:, F_TYPE] == TYPE_NOTE]:
+            if row[F_INSTRUMENT] == 27:
+                assert row[1] >= floor
+                floor = int(row[1])
+            else:
+                floor = max(floor, int(row[1]) - 2)
+
+
 def test_generate_among_ends_the_part_only_after_the_last_given_note(net):
     """This untrained net ends a part at once when it may: end-of-song drawn before the given notes are all in
     puts the next given note in instead."""
