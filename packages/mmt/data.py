@@ -194,8 +194,10 @@ def infill_sample(notes: np.ndarray, max_seq_len: int, rng: np.random.Generator 
         if len(dropped) == len(others) and len(others):
             dropped = np.delete(dropped, rng.integers(len(dropped)))
         notes = notes[~np.isin(notes[:, 4], dropped)]
-    notes = fit_infill(notes, max_seq_len)
-    return infill_codes(notes, target) if ahead is None else interleave_codes(notes, target, ahead)
+    if ahead is None:
+        return infill_codes(fit_infill(notes, max_seq_len), target)
+    onset_rows = int((notes[:, 4] == target).sum())  # the interleaved layout writes each of the target's notes twice
+    return interleave_codes(fit_infill(notes, max_seq_len, onset_rows), target, ahead)
 
 
 def make_sample(

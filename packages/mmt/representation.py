@@ -22,8 +22,10 @@ The interleaved layout (:func:`interleave_codes`; ``data.layout=interleave``) pu
 start-of-notes and then every part's notes in one sequence, the other parts' running ``ahead`` beats early
 (anticipation, Thickstun et al. 2023): a note of another part at beat ``b`` sits where the target's notes of beat
 ``b - ahead`` do (before them on a tie). A target note thus comes just after the other parts' notes of its own time
-and of the next ``ahead`` beats, wherever it is in the piece, and its fields are drawn beside the chord it sounds
-with rather than hundreds of rows after it. :func:`notes_from_infill` reads both infill layouts.
+and of the next ``ahead`` beats, wherever it is in the piece. Each target note is two rows: its onset (the note row
+with pitch and duration 0, which :func:`notes_from_codes` skips), then the whole note, so that its pitch is drawn
+knowing the beat it sounds on (MMT draws a row's six fields at once, each blind to the others).
+:func:`notes_from_infill` reads both infill layouts.
 
 Vocal parts (programs 52-54) are one ``voices`` class in the paper (``voices="merged"``, 64 classes). With
 ``voices="split"`` (the default) they are kept apart as five classes in its place, ``soprano``, ``alto``,
@@ -303,7 +305,8 @@ def layout_order(notes: np.ndarray, target: int, ahead: int) -> np.ndarray:
 
 def interleave_codes(notes: np.ndarray, target: int, ahead: int, instruments: np.ndarray | None = None) -> np.ndarray:
     """The interleaved layout (module docstring) of sorted, unique note rows with instrument code ``target`` as the
-    part to add and the other parts ``ahead`` beats early. ``instruments`` as :func:`infill_codes`'s."""
+    part to add (an onset row before each of its notes) and the other parts ``ahead`` beats early. ``instruments`` as
+    :func:`infill_codes`'s."""
     notes = np.asarray(notes, dtype=np.int64).reshape(-1, 5)
     if instruments is None:
         instruments = np.unique(notes[:, 4])
@@ -312,7 +315,12 @@ def interleave_codes(notes: np.ndarray, target: int, ahead: int, instruments: np
     marker = np.zeros((1, 6), dtype=np.int64)
     marker[0, F_TYPE], marker[0, F_INSTRUMENT] = TYPE_INSTRUMENT, int(target)
     at = len(instruments) + 2
-    return np.concatenate([codes[:at], marker, codes[at:]])
+    codes = np.concatenate([codes[:at], marker, codes[at:]])
+    ours = (codes[:, F_TYPE] == TYPE_NOTE) & (codes[:, F_INSTRUMENT] == int(target))
+    codes = np.repeat(codes, np.where(ours, 2, 1), axis=0)
+    onsets = np.nonzero(np.repeat(ours, np.where(ours, 2, 1)))[0][::2]  # the first of each pair
+    codes[onsets, F_PITCH] = codes[onsets, F_DURATION] = 0
+    return codes
 
 
 def infill_marker(codes: np.ndarray) -> int | None:

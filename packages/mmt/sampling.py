@@ -29,10 +29,11 @@ only where the other parts end: :mod:`mmt.infill`).
 
 A prompt in the interleaved layout (:func:`mmt.representation.interleave_codes`) is continued by
 :func:`generate_among`: the other parts' notes still to come (``given``) are put in where the layout puts them. The
-model learned to predict, at every row, the added part's next note (:func:`mmt.data.part_targets`); a drawn note
-that would come after the next given note (or an end before it) is dropped, the given note goes in instead (and
-the part's next note may no longer come before it), and the note is drawn again from there, so the added part's
-every note is drawn having read the other parts up to ``ahead`` beats past its own time.
+model learned to predict, at every row, the added part's next row (:func:`mmt.data.part_targets`): a note's onset,
+then the note. A drawn onset that would come after the next given note (or an end before it) is dropped, the given
+note goes in instead (and the part's next note may no longer come before it), and the onset is drawn again from
+there; an onset kept is followed by its note, whose pitch and duration are drawn knowing that onset. So the added
+part's every note is drawn having read the other parts up to ``ahead`` beats past its own time.
 
 Decodings (:data:`DECODINGS`, drawing the same tokens from the same generator): ``cached``, one eager step per event
 on a key/value cache; ``static``, a fixed-shape step (the position a tensor, the attention over a fixed window
@@ -54,7 +55,9 @@ from gm_common.errors import ConfigError
 from mmt.model import IncrementalDecoder, MMTTransformer, StaticDecoder
 from mmt.representation import (
     F_BEAT,
+    F_DURATION,
     F_INSTRUMENT,
+    F_PITCH,
     F_POSITION,
     F_TYPE,
     TYPE_EOS,
@@ -225,9 +228,10 @@ class FieldSampler:
             bias[:, F_TYPE, TYPE_EOS] = NEG_INF
         return bias
 
-    def sample(self, logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    def sample(self, logits: torch.Tensor, u: torch.Tensor, note: bool = False) -> torch.Tensor:
         """logits (B, sum V) of the next event -> its (B, 6) codes; ``u`` (B, 8, 1): uniform draws in [0, 1)
-        (drawn for all steps at once: one ``torch.rand`` per step costs as much as a rule)."""
+        (drawn for all steps at once: one ``torch.rand`` per step costs as much as a rule). With ``note``, every
+        field is a note's, whatever type is drawn."""
         b = logits.shape[0]
         x = torch.add(
             self.bias, logits.index_select(1, self.idx).view(b, N_ROWS, self.vmax), alpha=self.inv_temperature
@@ -251,7 +255,7 @@ class FieldSampler:
         # inverse CDF: the first code whose cumulative probability exceeds u * total, u in [0, 1)
         cdf = x.softmax(-1).cumsum(-1)
         s = torch.searchsorted(cdf, u * cdf[..., -1:], right=True).view(b, N_ROWS)
-        return s.gather(1, self.rows.index_select(0, s[:, F_TYPE]))
+        return s.gather(1, self.rows[TYPE_NOTE].expand(b, -1) if note else self.rows.index_select(0, s[:, F_TYPE]))
 
     def update(self, row: torch.Tensor, always_rebuild: bool = False) -> None:
         """Take a generated row (B, 6); its beat is 0 unless it is a note. The rules' bias is rebuilt when a row's
@@ -373,10 +377,10 @@ def generate_among(
     generator: torch.Generator | None = None,
     end_from: int | None = None,
 ) -> torch.Tensor:
-    """Continue one interleaved prompt (T0, 6) with the added part's notes, putting in the other parts' ``given``
-    rows (notes in layout order, ``ahead`` beats early) where the layout puts them (module docstring); up to
-    ``max_events`` rows in all (default: the model's maximum). Returns the (T, 6) codes, ending with end-of-song
-    unless the events ran out. ``end_from`` as in :func:`generate`."""
+    """Continue one interleaved prompt (T0, 6) with the added part's notes, each its onset row then the note, putting
+    in the other parts' ``given`` rows (notes in layout order, ``ahead`` beats early) where the layout puts them
+    (module docstring); up to ``max_events`` rows in all (default: the model's maximum). Returns the (T, 6) codes,
+    ending with end-of-song unless the events ran out. ``end_from`` as in :func:`generate`."""
     cfg = cfg or SamplingConfig()
     net.eval()
     device = net.head.weight.device
@@ -387,19 +391,26 @@ def generate_among(
     logits = decoder.prefill(prompt)
     steps = net.vocab_sizes[F_POSITION]  # a row's time as one number: beat code * steps + position code
     when = ((given[:, F_BEAT] - ahead) * steps + given[:, F_POSITION]).tolist()
-    rows, g = list(prompt[0]), 0
+    rows, g, onset = list(prompt[0]), 0, None
+
     with _without_onednn():
         while len(rows) < max_events:
-            row = sampler.sample(logits, torch.rand((1, N_ROWS, 1), generator=generator, device=device))
-            ends = int(row[0, F_TYPE]) == TYPE_EOS
-            if g < len(given) and (ends or when[g] <= int(row[0, F_BEAT]) * steps + int(row[0, F_POSITION])):
+            u = torch.rand((1, N_ROWS, 1), generator=generator, device=device)
+            row = sampler.sample(logits, u, note=onset is not None)
+            if onset is not None:  # the note of the onset row before it
+                row[:, F_TYPE], row[:, F_BEAT : F_POSITION + 1] = TYPE_NOTE, onset[:, F_BEAT : F_POSITION + 1]
+                sampler.update(row)
+                onset = None
+            elif g < len(given) and (int(row[0, F_TYPE]) == TYPE_EOS
+                                     or when[g] <= int(row[0, F_BEAT]) * steps + int(row[0, F_POSITION])):  # fmt: skip
                 row, g = given[g : g + 1], g + 1
                 sampler.max_beat.clamp_(min=int(row[0, F_BEAT]) - ahead)  # the part's next note comes after it
+            elif int(row[0, F_TYPE]) == TYPE_EOS:
+                rows.append(row[0])
+                break
             else:
-                sampler.update(row)
-                if ends:
-                    rows.append(row[0])
-                    break
+                row[:, F_PITCH], row[:, F_DURATION] = 0, 0
+                onset = row
             rows.append(row[0])
             if len(rows) < max_events:
                 logits = decoder.step(row)
