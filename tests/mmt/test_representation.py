@@ -197,8 +197,11 @@ def test_interleaved_layout_round_trip_puts_each_target_note_after_the_others_up
     n_inst = len(np.union1d(notes[:, 4], [target]))
     assert at == n_inst + 2 and codes[at].tolist() == [TYPE_INSTRUMENT, 0, 0, 0, 0, target]  # right after SON
     body = codes[at + 1 : -1]
-    assert (body[:, 0] == TYPE_NOTE).all() and codes[-1, 0] == TYPE_EOS and len(body) == len(notes)
     ours = body[:, 5] == target
+    assert (body[:, 0] == TYPE_NOTE).all() and codes[-1, 0] == TYPE_EOS
+    assert len(body) == len(notes) + int((notes[:, 4] == target).sum())  # each of the target's notes twice:
+    onsets, full = body[ours][::2], body[ours][1::2]  # its onset (no pitch, no duration), then the note
+    assert (onsets[:, 3:5] == 0).all() and np.array_equal(onsets[:, :3], full[:, :3]) and (full[:, 3] > 0).all()
     when = (body[:, 1] - 1 - np.where(ours, 0, ahead)) * 12 + body[:, 2] - 1  # the others `ahead` beats early
     assert (np.diff(when) >= 0).all()
     for i in np.nonzero(ours)[0]:  # on a tie the other parts come first

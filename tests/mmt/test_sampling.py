@@ -254,13 +254,16 @@ def test_generate_among_puts_every_given_note_in_where_the_interleaved_layout_do
         new = out[len(prompt) :]
         ours = new[:, F_INSTRUMENT] == 27
         assert torch.equal(new[~ours], given)  # every given row, in its order, none changed
-        assert (new[ours, F_TYPE] == TYPE_NOTE).all() and ours.sum() > 5  # the rest: notes of the part
+        assert (new[ours, F_TYPE] == TYPE_NOTE).all() and ours.sum() > 5  # the rest: the part's onsets and notes
+        onsets, notes = new[ours][::2], new[ours][1::2]
+        assert (onsets[:, F_PITCH] == 0).all() and (notes[:, F_PITCH] > 0).all()
+        assert torch.equal(onsets[: len(notes), :3], notes[:, :3])  # each note at the onset drawn before it
         when = (new[:, 1] - torch.where(ours, 0, ahead)) * 13 + new[:, 2]
         for i in ours.nonzero()[:, 0].tolist():  # a note of the part comes after every given note up to its time
             assert (when[i + 1 :][~ours[i + 1 :]] > when[i]).all()
         assert (torch.diff(new[ours, 1]) >= 0).all()  # the part's beats are its own, monotonic
         context, added, _ = notes_from_infill(out.numpy(), ENC)
-        assert len(context) == 60 and len(added) == len(np.unique(new[ours].numpy(), axis=0))
+        assert len(context) == 60 and len(added) == len(np.unique(notes.numpy(), axis=0))
 
 
 def test_a_given_note_put_in_floors_the_parts_next_note(net):
