@@ -95,12 +95,20 @@ RECIPES: dict[str, list[list[str]]] = {
             "trainer.progress_refresh_rate=200",
         ]
     ],
-    "mmt/corpus_tiny_infill": [  # issue 31: the same model trained to add a part (data.layout=interleave)
+    "mmt/corpus_tiny_infill": [  # issue 31: the same model trained to add a part (data.layout=infill)
         [
             "mmt.train",
             "experiment=corpus_tiny_infill",
-            "torch_threads=2",
+            "torch_threads=1",
             "trainer.progress_refresh_rate=200",
+        ],
+        [  # then on to 8,000 steps (the learning rate, resumed at 0.56 of its peak, decays again to step 8,000)
+            "mmt.train",
+            "experiment=corpus_tiny_infill",
+            "torch_threads=1",
+            "trainer.progress_refresh_rate=200",
+            "ckpt_path=last",
+            "trainer.max_steps=8000",
         ],
     ],
     "clipsonic/synthetic": [

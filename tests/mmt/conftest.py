@@ -54,12 +54,12 @@ def trained_run(tmp_path_factory, cache_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def infill_run(tmp_path_factory, cache_dir) -> Path:
-    """The tiny run of :func:`trained_run` in the interleaved layout (``data.layout=interleave``, what the shipped
-    model that adds parts trains in), 3 steps: a model that adds parts."""
+    """The tiny run of :func:`trained_run` in the infill layout (``data.layout=infill``), 3 steps: a model that adds
+    parts."""
     from mmt.train import run
 
     run_dir = tmp_path_factory.mktemp("mmt_infill_run")
-    run(compose("mmt", "train", tiny_overrides(cache_dir, run_dir) + ["data.layout=interleave", "data.drop_parts=0.3"]))
+    run(compose("mmt", "train", tiny_overrides(cache_dir, run_dir) + ["data.layout=infill", "data.drop_parts=0.3"]))
     return run_dir
 
 

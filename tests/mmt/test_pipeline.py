@@ -125,7 +125,7 @@ def test_add_keeps_every_note_of_the_prompt_and_adds_the_part_over_the_whole_lon
 
     prompt = _chorale_without_bass(tmp_path)
     mmt = MMT.from_pretrained(playing_infill)
-    assert mmt.layout == "interleave" and mmt.hyper_parameters["data"]["max_beat"] == 32
+    assert mmt.layout == "infill" and mmt.hyper_parameters["data"]["max_beat"] == 32
     music = mmt.generate(prompt=prompt, add=["bass"], seed=1)[0]
     _, given = prompt_music(prompt, mmt.encoding)
     assert [t.name for t in music.tracks] == [t.name for t in given.tracks] + ["bass"]
@@ -177,16 +177,16 @@ def test_an_infill_model_offers_only_adding_parts(playing_infill, tmp_path, kwar
     mmt = MMT.from_pretrained(playing_infill)
     if "beats" in kwargs:
         kwargs = kwargs | {"prompt": _chorale_without_bass(tmp_path)}
-    with pytest.raises(ConfigError, match=r"trained to add parts \(data.layout=interleave\), not for the \w+ mode"):
+    with pytest.raises(ConfigError, match=r"trained to add parts \(data.layout=infill\), not for the \w+ mode"):
         mmt.generate(**kwargs)
 
 
-def test_a_model_in_the_infill_layout_adds_a_part_too(playing_infill, tmp_path):
-    """The same weights read as a model of the infill layout (the part's notes after all the others'): the sampler
-    continues the marker with the part alone (mmt.sampling.generate), no note given in between."""
+def test_a_model_in_the_interleaved_layout_adds_a_part_too(playing_infill, tmp_path):
+    """The same weights read as a model of the interleaved layout: each window's other parts are given to
+    mmt.sampling.generate_among, which puts them in among the part's onsets and notes."""
     mmt = MMT.from_pretrained(playing_infill)
-    mmt.hyper_parameters = mmt.hyper_parameters | {"data": mmt.hyper_parameters["data"] | {"layout": "infill"}}
-    assert mmt.adds_parts
+    mmt.hyper_parameters = mmt.hyper_parameters | {"data": mmt.hyper_parameters["data"] | {"layout": "interleave"}}
+    assert mmt.adds_parts and mmt.layout == "interleave"
     music = mmt.generate(prompt=_chorale_without_bass(tmp_path), add=["bass"], seed=1, max_events=300)[0]
     assert music.tracks[-1].name == "bass" and max(n.time for n in music.tracks[-1].notes) >= 64 * 12
 

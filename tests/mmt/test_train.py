@@ -142,23 +142,25 @@ def test_dataloader_workers_are_configurable(tmp_path, tiny_train_cfg):
     assert load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["global_step"] == 2
 
 
-def test_a_tiny_infill_run_records_its_layout_and_learns_from_interleaved_samples(infill_run):
+def test_a_tiny_infill_run_records_its_layout_and_learns_from_infill_samples(infill_run):
     from mmt.pipeline import MMT
 
     ckpt = load_checkpoint(infill_run / "checkpoints" / "last.ckpt")
-    assert ckpt["global_step"] == 3 and ckpt["hyper_parameters"]["data"]["layout"] == "interleave"
-    assert ckpt["hyper_parameters"]["data"]["drop_parts"] == 0.3 and ckpt["hyper_parameters"]["data"]["ahead"] == 1
-    assert MMT.from_pretrained(infill_run).layout == "interleave" and MMT.from_pretrained(infill_run).adds_parts
+    assert ckpt["global_step"] == 3 and ckpt["hyper_parameters"]["data"]["layout"] == "infill"
+    assert ckpt["hyper_parameters"]["data"]["drop_parts"] == 0.3
+    assert MMT.from_pretrained(infill_run).layout == "infill" and MMT.from_pretrained(infill_run).adds_parts
     cfg = yaml.safe_load((infill_run / "checkpoints" / "config.yaml").read_text())
-    assert cfg["data"]["layout"] == "interleave"
+    assert cfg["data"]["layout"] == "infill"
 
 
-def test_the_infill_experiment_is_corpus_tiny_in_the_interleaved_layout():
+def test_the_add_part_experiments_are_corpus_tiny_in_their_layouts():
     from gm_common.cli import compose
 
-    infill, plain = (compose("mmt", "train", [f"experiment={name}"]) for name in ("corpus_tiny_infill", "corpus_tiny"))
-    assert (infill.data.layout, plain.data.layout, infill.data.drop_parts, infill.data.ahead) == (
-        "interleave", "time", 0.3, 1)  # fmt: skip
-    assert infill.model == plain.model and infill.trainer.max_steps == 5000
-    assert {k: v for k, v in infill.optim.items() if k != "decay_end_steps"} == {
-        k: v for k, v in plain.optim.items() if k != "decay_end_steps"}  # fmt: skip
+    infill, mixed, plain = (compose("mmt", "train", [f"experiment={name}"])
+                            for name in ("corpus_tiny_infill", "corpus_tiny_interleave", "corpus_tiny"))  # fmt: skip
+    assert (infill.data.layout, plain.data.layout, infill.data.drop_parts) == ("infill", "time", 0.3)
+    assert (mixed.data.layout, mixed.data.ahead, mixed.data.drop_parts, mixed.trainer.max_steps) == (
+        "interleave", 1, 0.3, 5000)  # fmt: skip
+    for key in ("model", "optim", "trainer"):
+        assert infill[key] == plain[key]
+    assert mixed.model == plain.model
