@@ -420,7 +420,11 @@ def export_mmt_infill(dest: Path, hp: dict) -> dict:
         cwd=ROOT,
         check=True,
     )
-    result = json.loads(out.read_text())
+    return add_part_card(json.loads(out.read_text()), dest, hp)
+
+
+def add_part_card(result: dict, dest: Path, hp: dict) -> dict:
+    """The card's figures of a model that adds parts, from ``benchmarks/mmt_add_part.py``'s JSON on its weights."""
     s = result["summary"]["all"]
     added, hidden, alone = (s[m] for m in ("added (infill)", "hidden part", "alone (instrument-informed)"))
     layout = hp["data"]["layout"]

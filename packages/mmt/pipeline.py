@@ -220,8 +220,8 @@ class MMT:
         """The prompt with a new part for each instrument of ``add`` over the whole piece, ``n_samples`` times (each
         its own draws from one generator seeded with ``seed``); every note of the prompt is kept. The parts are added
         in turn, each conditioned on the prompt's parts and those added before it, in windows of the model's
-        training length (:func:`mmt.infill.add_part`); ``max_events`` caps a window's events; ``sampling`` defaults to
-        the ``add`` preset."""
+        training length (:func:`mmt.infill.add_part`); ``max_events`` caps a window's events (default: its training
+        windows', ``data.max_seq_len``); ``sampling`` defaults to the ``add`` preset."""
         codes = self.check_add(list(add), prompt)
         sampling = sampling or PRESETS[mode_preset(True)]
         where, music = prompt_music(prompt, self.encoding)
@@ -234,8 +234,9 @@ class MMT:
                                   f"add= names parts it lacks")  # fmt: skip
         decoding = decoding_for(cuda_graph, self.device)
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        max_len = min(int(max_events or self.net.max_seq_len), self.net.max_seq_len)
         data = self.hyper_parameters.get("data") or {}
+        trained = int(data.get("max_seq_len") or self.net.max_seq_len)  # the events of its training windows
+        max_len = min(int(max_events or trained), self.net.max_seq_len)
         max_beat = int(data.get("max_beat") or self.encoding.max_beat)
         ahead = int(data.get("ahead", 1)) if self.layout == "interleave" else None
 

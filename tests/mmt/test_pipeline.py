@@ -191,6 +191,22 @@ def test_a_model_in_the_interleaved_layout_adds_a_part_too(playing_infill, tmp_p
     assert music.tracks[-1].name == "bass" and max(n.time for n in music.tracks[-1].notes) >= 64 * 12
 
 
+def test_a_part_is_written_in_windows_of_the_events_the_model_was_trained_on(monkeypatch, playing_infill, tmp_path):
+    import numpy as np
+
+    import mmt.pipeline
+
+    windows = []
+    monkeypatch.setattr(mmt.pipeline, "add_part", lambda *a, **k: windows.append(a[5]) or np.zeros((0, 5), int))
+    model = MMT.from_pretrained(playing_infill)
+    assert model.net.max_seq_len == 256
+    model.hyper_parameters = model.hyper_parameters | {"data": model.hyper_parameters["data"] | {"max_seq_len": 100}}
+    prompt = _chorale_without_bass(tmp_path)
+    model.generate(prompt=prompt, add=["bass"])
+    model.generate(prompt=prompt, add=["bass"], max_events=180)
+    assert windows == [100, 180]  # its training windows' events unless asked for more (up to its positions)
+
+
 def test_adding_a_part_takes_the_add_preset_unless_another_is_named(monkeypatch, playing_infill):
     seen = []
     mmt = MMT.from_pretrained(playing_infill)
