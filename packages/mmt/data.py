@@ -208,7 +208,7 @@ def make_sample(
     min_window_notes: int = 10,
     layout: str = "time",
     drop_parts: float = 0.0,
-    ahead: int = 0,
+    ahead: int = 1,
 ) -> np.ndarray:
     """One code sequence from a piece's notes: with ``rng``, a random transposition (-5..+6, kept in
     range) and a random window of ``max_beat`` beats; without, the first ``max_beat`` beats as is. In the
@@ -241,7 +241,7 @@ class MusicDataset(Dataset):
     when ``augment``."""
 
     def __init__(self, pieces: Sequence[np.ndarray], max_beat: int, max_seq_len: int, augment: bool,
-                 layout: str = "time", drop_parts: float = 0.0, ahead: int = 0):  # fmt: skip
+                 layout: str = "time", drop_parts: float = 0.0, ahead: int = 1):  # fmt: skip
         self.pieces, self.max_beat, self.max_seq_len, self.augment = pieces, max_beat, max_seq_len, augment
         self.layout, self.drop_parts, self.ahead = layout, drop_parts, ahead
         self._rng: np.random.Generator | None = None
@@ -262,9 +262,9 @@ class MusicDataset(Dataset):
 
 def part_targets(codes: np.ndarray) -> np.ndarray:
     """The rows an interleaved sample's positions learn to predict: the next row up to the marker, and from there on
-    the added part's next note (or end-of-song), whatever rows of the other parts come first. These rows are given
-    when a part is added (:func:`mmt.sampling.generate_among`), so the model never learns to predict them, and at
-    every row it predicts the note it is to write next."""
+    the added part's next row (a note's onset, the note, or end-of-song), whatever rows of the other parts come
+    first. Those rows are given when a part is added (:func:`mmt.sampling.generate_among`), so the model never learns
+    to predict them, and at every row it predicts what it is to write next."""
     codes = np.asarray(codes)
     targets = codes[1:].copy()
     at = infill_marker(codes)

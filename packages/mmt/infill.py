@@ -1,4 +1,4 @@
-"""Adding a part to a whole piece with a model trained to (``data.layout=infill`` or ``interleave``), in windows.
+"""Adding a part to a whole piece with a model trained to add parts (``data.layout=infill``, ``interleave``).
 
 A model reads ``max_len`` events and ``max_beat`` beats at most (its training windows), and a piece may be longer.
 :func:`add_part` writes the new part window by window: each window holds the other parts' notes of its beats
