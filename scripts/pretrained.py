@@ -373,11 +373,12 @@ def export_clipsonic(name: str, run: Path, dest: Path) -> dict:
 def export_mmt(name: str, run: Path, dest: Path) -> dict:
     """Ship the best checkpoint's net and score 50 unconditioned samples of the shipped weights (Table 3)."""
     from gm_common.pretrained import export_checkpoint
+    from mmt.data import PART_LAYOUTS
 
     export_checkpoint(run / "checkpoints" / "best.ckpt", dest / "model.safetensors", prefix="net.")
     shutil.copyfile(run / "split.json", dest / "split.json")  # its evaluations read only the pieces they need
     hp = load_hparams(dest / "model.safetensors")
-    if hp["data"].get("layout") in ("infill", "interleave"):
+    if hp["data"].get("layout") in PART_LAYOUTS:
         return export_mmt_infill(dest, hp)
     out = run / "eval_shipped.json"
     subprocess.run(
