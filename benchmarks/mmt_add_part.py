@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -37,7 +38,8 @@ from mmt.sampling import SamplingConfig, sampling_preset
 
 COLLECTIONS = ("bach_chorales", "string_quartets")
 VOICES = ("soprano", "alto", "tenor", "bass")  # the parts of a chorale that are hidden in turn
-METHODS = ("hidden part", "added (infill)", "alone (instrument-informed)", "hidden part moved")
+METHODS = ("hidden part", "added (infill)", "added, harmony model off", "alone (instrument-informed)",
+           "hidden part moved")
 MEASURES = ("consonance", "coverage", "range", "rhythm")
 BEATS_PER_BAR = 4
 
@@ -96,10 +98,12 @@ def case(mmt: MMT, baseline: MMT, notes: np.ndarray, code: int, seed: int, sampl
     others, truth = tick_notes(context, enc), tick_notes(hidden, enc)
     prompt = decode(codes_from_notes(context), enc)
     added = mmt.add_parts(prompt, [name], 1, sampling, seed)[0]
+    plain = mmt.add_parts(prompt, [name], 1, replace(sampling, harmony=0.0), seed)[0] if sampling.harmony else added
     alone = baseline.generate(instruments=[name], seed=seed)[0]
     parts = {
         "hidden part": truth,
         "added (infill)": track_ticks(added, name, n_beats),
+        "added, harmony model off": track_ticks(plain, name, n_beats),
         "alone (instrument-informed)": track_ticks(alone, name, n_beats),
         "hidden part moved": moved(truth, n_beats, res),
     }
@@ -161,6 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sampling", default="add", help="a preset of mmt.sampling.PRESETS for the added part")
     ap.add_argument("--temperature", type=float, default=None, help="the preset's temperature replaced")
     ap.add_argument("--min-p", type=float, default=None, help="the preset's min-p replaced")
+    ap.add_argument("--harmony", type=float, default=None, help="the preset's weight of the harmony model replaced")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/results/mmt_add_part.json")
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
     mmt, baseline = MMT.from_pretrained(args.checkpoint), MMT.from_pretrained(args.baseline)
     mmt.require_infill()
     pieces = recorded_split(mmt.hyper_parameters["data"], mmt.encoding, args.split, mmt.source)
-    sampling = sampling_preset(args.sampling, temperature=args.temperature, min_p=args.min_p)
+    sampling = sampling_preset(args.sampling, temperature=args.temperature, min_p=args.min_p, harmony=args.harmony)
     collections = collection_of(list(pieces))
     cases, taken = [], dict.fromkeys(COLLECTIONS, 0)
     for name, collection in tqdm(collections.items(), desc="test pieces", unit="piece"):
@@ -187,7 +192,8 @@ def main(argv: list[str] | None = None) -> dict:
     summary = summarise(cases)
     result = {"checkpoint": str(args.checkpoint), "baseline": str(args.baseline), "seed": args.seed,
               "split": args.split,
-              "sampling": {"preset": args.sampling, "temperature": sampling.temperature, "min_p": sampling.min_p},
+              "sampling": {"preset": args.sampling, "temperature": sampling.temperature, "min_p": sampling.min_p,
+                           "harmony": sampling.harmony},
               "summary": summary, "targets_met": verdict(summary) if "all" in summary else {},
               "cases": cases, "seconds": round(time.time() - t0, 1)}  # fmt: skip
     atomic_write_text(args.out, json.dumps(result, indent=1))

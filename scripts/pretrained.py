@@ -374,11 +374,13 @@ def export_mmt(name: str, run: Path, dest: Path) -> dict:
     """Ship the best checkpoint's net and score 50 unconditioned samples of the shipped weights (Table 3)."""
     from gm_common.pretrained import export_checkpoint
     from mmt.data import PART_LAYOUTS
+    from mmt.harmony import HARMONY_FILE
 
     export_checkpoint(run / "checkpoints" / "best.ckpt", dest / "model.safetensors", prefix="net.")
     shutil.copyfile(run / "split.json", dest / "split.json")  # its evaluations read only the pieces they need
     hp = load_hparams(dest / "model.safetensors")
     if hp["data"].get("layout") in PART_LAYOUTS:
+        shutil.copyfile(run / HARMONY_FILE, dest / HARMONY_FILE)  # its sampler's harmony model, fit as training ended
         return export_mmt_infill(dest, hp)
     out = run / "eval_shipped.json"
     subprocess.run(
@@ -426,18 +428,27 @@ def export_mmt_infill(dest: Path, hp: dict) -> dict:
 
 def add_part_card(result: dict, dest: Path, hp: dict) -> dict:
     """The card's figures of a model that adds parts, from ``benchmarks/mmt_add_part.py``'s JSON on its weights."""
+    from gm_common.pretrained import load_safetensors
+    from mmt.harmony import HARMONY_FILE
+
     s = result["summary"]["all"]
     added, hidden, alone = (s[m] for m in ("added (infill)", "hidden part", "alone (instrument-informed)"))
     layout = hp["data"]["layout"]
+    harmony = load_safetensors(dest / HARMONY_FILE)
     return {
-        "summary": f"tiny MMT that adds a part (data.layout={layout}) on {', '.join(hp['data']['collections'])};"
-        f" added parts' consonance {added['consonance']:.1f} % (hidden part {hidden['consonance']:.1f} %, alone"
-        f" {alone['consonance']:.1f} %), coverage {added['coverage']:.1f} % (hidden {hidden['coverage']:.1f} %)",
+        "summary": f"tiny MMT that adds a part (data.layout={layout}) on {', '.join(hp['data']['collections'])},"
+        f" with a harmony model (weight {result['sampling']['harmony']}); added parts' consonance"
+        f" {added['consonance']:.1f} % (hidden part {hidden['consonance']:.1f} %, alone {alone['consonance']:.1f} %,"
+        f" harmony model off {s['added, harmony model off']['consonance']:.1f} %), coverage {added['coverage']:.1f} %"
+        f" (hidden {hidden['coverage']:.1f} %)",
         "architecture": hp["model"],
         "encoding": hp["encoding"],
         "data": {"collections": hp["data"]["collections"], "split": f"8:1:1 by piece, seed {hp['data']['seed']}"
                  " (the pieces of each in split.json)", "layout": layout, "drop_parts": hp["data"]["drop_parts"]}
         | ({"ahead": hp["data"]["ahead"]} if layout == "interleave" else {}),
+        "harmony_model": {"file": HARMONY_FILE, "module": "mmt.harmony", **harmony["hyper_parameters"],
+                          "interval_weights": [round(float(w), 3) for w in harmony["state_dict"]["weights"]]},
+        "sampling": result["sampling"],
         "test": {"benchmark": "benchmarks/results/mmt_add_part.json", "cases": s["cases"],
                  "summary": result["summary"], "targets_met": result["targets_met"],
                  "first_5_test_pieces_loss": mmt_piece_losses(dest / "model.safetensors")},

@@ -402,13 +402,19 @@ class RecordSplit(L.Callback):
             save_split(getattr(datamodule, "music", datamodule), self.path)  # a baseline's data wraps MMT's
 
 
+def file_beside(checkpoint: str | Path, name: str) -> Path | None:
+    """The file ``name`` of a checkpoint (a file or a run folder): beside a shipped model's weights or in its run's
+    folder; None where there is none."""
+    checkpoint = Path(checkpoint)
+    for folder in (checkpoint, checkpoint.parent, checkpoint.parent.parent):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def split_file(checkpoint: str | Path) -> Path | None:
     """The :data:`SPLIT_FILE` of a checkpoint: beside a shipped model's weights or in a run's folder."""
-    checkpoint = Path(checkpoint)
-    for folder in (checkpoint.parent, checkpoint.parent.parent):
-        if (folder / SPLIT_FILE).is_file():
-            return folder / SPLIT_FILE
-    return None
+    return file_beside(checkpoint, SPLIT_FILE)
 
 
 def source_root(data: Mapping) -> Path:

@@ -24,11 +24,12 @@ from gm_common.corpus import Piece
 from gm_common.errors import ConfigError, InputFileError
 from gm_common.notes import read_music
 from gm_common.pretrained import resolve
-from mmt.data import PART_LAYOUTS, layout_of
+from mmt.data import PART_LAYOUTS, file_beside, layout_of
+from mmt.harmony import HARMONY_FILE, HarmonyGuide, load_harmony
 from mmt.infill import add_part
 from mmt.model import MMTTransformer, load_model
 from mmt.parts import assign_programs
-from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes
+from mmt.representation import TYPE_SOS, Encoding, codes_from_notes, decode, extract_notes, notes_from_infill
 from mmt.sampling import (
     PRESETS,
     SamplingConfig,
@@ -200,6 +201,15 @@ class MMT:
                 "with python -m mmt.train experiment=corpus_tiny_infill can"
             )
 
+    def harmony_weights(self) -> torch.Tensor:
+        """The weights of the harmony model beside the checkpoint (:data:`mmt.harmony.HARMONY_FILE`); a ConfigError
+        saying how to fit one where there is none."""
+        path = file_beside(self.source, HARMONY_FILE)
+        if path is None:
+            raise ConfigError(f"sampling with harmony>0 needs {HARMONY_FILE} beside {self.source}: fit it with "
+                              f"python -m mmt.harmony checkpoint={self.source}, or sample with harmony=0")  # fmt: skip
+        return load_harmony(path)
+
     def check_add(self, add: list[str], prompt: object | None, instruments: list[str] | None = None) -> list[int]:
         """The instrument codes of the parts to add, every argument checked (a ConfigError saying what to change)."""
         self.require_infill()
@@ -239,13 +249,18 @@ class MMT:
         max_len = min(int(max_events or trained), self.net.max_seq_len)
         max_beat = int(data.get("max_beat") or self.encoding.max_beat)
         ahead = int(data.get("ahead", 1)) if self.layout == "interleave" else None
+        weights = self.harmony_weights() if sampling.harmony else None
 
         def draw(prompt_codes: np.ndarray, given: np.ndarray, end_from: int) -> np.ndarray:
+            guide = None
+            if weights is not None:
+                others, _, _ = notes_from_infill(np.concatenate([prompt_codes, given]), self.encoding)
+                guide = HarmonyGuide(others, weights, sampling.harmony, self.encoding, self.device)
             if ahead is not None:
                 return generate_among(self.net, torch.as_tensor(prompt_codes), torch.as_tensor(given), ahead, max_len,
-                                      sampling, generator, end_from).cpu().numpy()  # fmt: skip
+                                      sampling, generator, end_from, guide).cpu().numpy()  # fmt: skip
             batch = torch.as_tensor(prompt_codes, dtype=torch.long)[None]
-            codes = generate(self.net, batch, max_len, sampling, decoding, generator, end_from=end_from)
+            codes = generate(self.net, batch, max_len, sampling, decoding, generator, end_from=end_from, harmony=guide)
             return trim(codes)[0].cpu().numpy()
 
         songs = []
@@ -291,6 +306,8 @@ class MMT:
         preset = sampling or mode_preset(add is not None)
         sampling = sampling_preset(preset, temperature=temperature, filter_threshold=filter_threshold, top_p=top_p,
                                    min_p=min_p, only_declared_instruments=only_declared_instruments)  # fmt: skip
+        if add is None and sampling.harmony:
+            raise ConfigError(f"harmony={sampling.harmony} weighs the pitches of a part being added: give add=[...]")
         if add is not None:
             self.check_add(list(add), prompt, instruments)
             return self.add_parts(prompt, list(add), n_samples, sampling, seed, max_events, cuda_graph)

@@ -52,6 +52,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from gm_common.errors import ConfigError
+from mmt.harmony import HarmonyGuide
 from mmt.model import IncrementalDecoder, MMTTransformer, StaticDecoder
 from mmt.representation import (
     F_BEAT,
@@ -85,12 +86,13 @@ class SamplingConfig:
     beat_top_p: float = 1.0  # nucleus on the beat field alone (compared in benchmarks/mmt_sampling.py)
     beat_min_p: float = 0.0  # min_p on the beat field alone (compared there too)
     allow_end: bool = True  # False: end-of-song is never drawn, so every row runs to the budget (benchmarks)
+    harmony: float = 0.0  # adding a part: the weight of the harmony model on a note's pitch (mmt.harmony; 0 = off)
 
 
 PRESETS = {
     "default": SamplingConfig(),
     "paper": SamplingConfig(min_p=0.0, max_beat_advance=None),
-    "add": SamplingConfig(temperature=0.5),  # adding a part: chosen on validation pieces (benchmarks/mmt_add_part.py)
+    "add": SamplingConfig(temperature=0.5, harmony=0.6),  # adding a part: chosen on validation pieces (mmt_add_part.py)
 }
 
 
@@ -99,7 +101,8 @@ def mode_preset(adding: bool) -> str:
     return "add" if adding else "default"
 
 
-OVERRIDES = ("temperature", "filter_threshold", "top_p", "min_p", "max_beat_advance", "only_declared_instruments")
+OVERRIDES = ("temperature", "filter_threshold", "top_p", "min_p", "max_beat_advance", "only_declared_instruments",
+             "harmony")
 
 
 def sampling_preset(name: str | SamplingConfig = "default", **overrides: object) -> SamplingConfig:
@@ -132,8 +135,9 @@ class FieldSampler:
     rebuilds it then). Per step only the beat's floor and bound are applied, then top-k, min-p and a draw
     by inverse CDF (``torch.multinomial`` costs more than the rest of the sampler on 8 small rows)."""
 
-    def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, prompt: torch.Tensor, end_from: int | None = None):
-        self.cfg, self.sizes = cfg, list(vocab_sizes)
+    def __init__(self, vocab_sizes: list[int], cfg: SamplingConfig, prompt: torch.Tensor, end_from: int | None = None,
+                 harmony: HarmonyGuide | None = None):  # fmt: skip
+        self.cfg, self.sizes, self.harmony = cfg, list(vocab_sizes), harmony
         self.end_from = None if end_from is None else int(end_from) + 1  # as a beat code
         device = prompt.device
         n_inst = self.n_inst = self.sizes[F_INSTRUMENT]
@@ -228,10 +232,10 @@ class FieldSampler:
             bias[:, F_TYPE, TYPE_EOS] = NEG_INF
         return bias
 
-    def sample(self, logits: torch.Tensor, u: torch.Tensor, note: bool = False) -> torch.Tensor:
+    def sample(self, logits: torch.Tensor, u: torch.Tensor, onset: torch.Tensor | None = None) -> torch.Tensor:
         """logits (B, sum V) of the next event -> its (B, 6) codes; ``u`` (B, 8, 1): uniform draws in [0, 1)
-        (drawn for all steps at once: one ``torch.rand`` per step costs as much as a rule). With ``note``, every
-        field is a note's, whatever type is drawn."""
+        (drawn for all steps at once: one ``torch.rand`` per step costs as much as a rule). With ``onset`` (B, 2:
+        beat and position codes), the row is the note at that onset, whatever type is drawn."""
         b = logits.shape[0]
         x = torch.add(
             self.bias, logits.index_select(1, self.idx).view(b, N_ROWS, self.vmax), alpha=self.inv_temperature
@@ -241,6 +245,18 @@ class FieldSampler:
             x[:, F_BEAT].masked_fill_(self.arange > self.max_beat[:, None] + self.cfg.max_beat_advance, NEG_INF)
         if self.end_from is not None:  # a note stays samplable (the type table allows one wherever it allows an end)
             x[:, F_TYPE, TYPE_EOS].masked_fill_(self.max_beat < self.end_from, NEG_INF)
+        s = self._draw(x.clone() if self.harmony is not None else x, u)
+        if onset is not None:
+            s[:, F_TYPE], s[:, F_BEAT : F_POSITION + 1] = TYPE_NOTE, onset
+        if self.harmony is not None:  # the pitch again, knowing the onset and duration drawn (mmt.harmony)
+            bias = self.harmony.bias(s[:, F_BEAT], s[:, F_POSITION], s[:, F_DURATION])
+            x[:, F_PITCH, : bias.shape[1]] += bias * self.inv_temperature
+            s[:, F_PITCH] = self._draw(x, u)[:, F_PITCH]
+        return s.gather(1, self.rows.index_select(0, s[:, F_TYPE]))
+
+    def _draw(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Filter masked logits (B, 8, Vmax) in place by top-k, min-p and top-p, and draw a code per sampler row."""
+        b = x.shape[0]
         # every row keeps at least one samplable code: type by the table, beat its running maximum,
         # instruments at least one code (above), pitch/position/duration all their non-zero codes
         kth = x.topk(self.kmax, dim=-1).values.gather(-1, self.kth_index.expand(b, -1, -1))
@@ -254,8 +270,7 @@ class FieldSampler:
             x = x.scatter(-1, order, sorted_x.masked_fill(drop, NEG_INF))
         # inverse CDF: the first code whose cumulative probability exceeds u * total, u in [0, 1)
         cdf = x.softmax(-1).cumsum(-1)
-        s = torch.searchsorted(cdf, u * cdf[..., -1:], right=True).view(b, N_ROWS)
-        return s.gather(1, self.rows[TYPE_NOTE].expand(b, -1) if note else self.rows.index_select(0, s[:, F_TYPE]))
+        return torch.searchsorted(cdf, u * cdf[..., -1:], right=True).view(b, N_ROWS)
 
     def update(self, row: torch.Tensor, always_rebuild: bool = False) -> None:
         """Take a generated row (B, 6); its beat is 0 unless it is a note. The rules' bias is rebuilt when a row's
@@ -316,6 +331,7 @@ def generate(
     generator: torch.Generator | None = None,
     stop_at_eos: bool = True,
     end_from: int | None = None,
+    harmony: HarmonyGuide | None = None,
 ) -> torch.Tensor:
     """Continue ``prompt`` (B, T0, 6) up to ``max_events`` rows in all (default: the model's maximum).
 
@@ -326,7 +342,7 @@ def generate(
     tests; graph against static where CUDA is). Returns (B, T, 6) codes; rows finished early are padded with
     end-of-song rows. With ``stop_at_eos=False`` every row runs to ``max_events`` (benchmarks). With ``end_from``
     (a beat), end-of-song is drawn only once a row's latest note (of the part being added, in an infill prompt) is
-    there."""
+    there. With ``harmony``, each note's pitch is drawn knowing its onset and duration (:mod:`mmt.harmony`)."""
     if decoding not in DECODINGS:
         raise ConfigError(f"decoding={decoding!r}: expected one of {', '.join(DECODINGS)}")
     cfg = cfg or SamplingConfig()
@@ -339,7 +355,7 @@ def generate(
     max_events = min(max_events or net.max_seq_len, net.max_seq_len)
     if t0 >= max_events:
         return prompt.clone()
-    sampler = FieldSampler(net.vocab_sizes, cfg, prompt, end_from)
+    sampler = FieldSampler(net.vocab_sizes, cfg, prompt, end_from, harmony)
     out = torch.zeros(b, max_events, 6, dtype=torch.long, device=device)
     out[:, :t0] = prompt
     eos_row = torch.zeros(6, dtype=torch.long, device=device)
@@ -376,17 +392,18 @@ def generate_among(
     cfg: SamplingConfig | None = None,
     generator: torch.Generator | None = None,
     end_from: int | None = None,
+    harmony: HarmonyGuide | None = None,
 ) -> torch.Tensor:
     """Continue one interleaved prompt (T0, 6) with the added part's notes, each its onset row then the note, putting
     in the other parts' ``given`` rows (notes in layout order, ``ahead`` beats early) where the layout puts them
     (module docstring); up to ``max_events`` rows in all (default: the model's maximum). Returns the (T, 6) codes,
-    ending with end-of-song unless the events ran out. ``end_from`` as in :func:`generate`."""
+    ending with end-of-song unless the events ran out. ``end_from`` and ``harmony`` as in :func:`generate`."""
     cfg = cfg or SamplingConfig()
     net.eval()
     device = net.head.weight.device
     max_events = min(max_events or net.max_seq_len, net.max_seq_len)
     prompt, given = prompt.to(device).view(1, -1, 6), given.to(device).view(-1, 6)
-    sampler = FieldSampler(net.vocab_sizes, cfg, prompt, end_from)
+    sampler = FieldSampler(net.vocab_sizes, cfg, prompt, end_from, harmony)
     decoder = IncrementalDecoder(net, 1, max_events)
     logits = decoder.prefill(prompt)
     steps = net.vocab_sizes[F_POSITION]  # a row's time as one number: beat code * steps + position code
@@ -396,9 +413,8 @@ def generate_among(
     with _without_onednn():
         while len(rows) < max_events:
             u = torch.rand((1, N_ROWS, 1), generator=generator, device=device)
-            row = sampler.sample(logits, u, note=onset is not None)
+            row = sampler.sample(logits, u, None if onset is None else onset[:, F_BEAT : F_POSITION + 1])
             if onset is not None:  # the note of the onset row before it
-                row[:, F_TYPE], row[:, F_BEAT : F_POSITION + 1] = TYPE_NOTE, onset[:, F_BEAT : F_POSITION + 1]
                 sampler.update(row)
                 onset = None
             elif g < len(given) and (int(row[0, F_TYPE]) == TYPE_EOS

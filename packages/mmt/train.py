@@ -2,8 +2,9 @@
 
 Outputs under ``run_dir`` (default ``outputs/mmt/<run_name>``): ``checkpoints/{best,last}.ckpt`` and the
 full resolved ``checkpoints/config.yaml``, ``encoding.json``, ``split.json`` (the pieces of each split), CSV and
-TensorBoard logs. Resume with ``ckpt_path=last run_dir=<the run's folder>`` (or ``ckpt_path=auto``: resume if
-there is a checkpoint).
+TensorBoard logs; a model that adds parts also gets ``harmony.safetensors``, its sampler's harmony model fit on the
+training split (:mod:`mmt.harmony`). Resume with ``ckpt_path=last run_dir=<the run's folder>`` (or
+``ckpt_path=auto``: resume if there is a checkpoint).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from gm_common.checkpoint import load_checkpoint, resolve_resume
 from gm_common.cli import entry_point, run_dir
 from gm_common.seed import seed_everything
 from gm_common.training import build_trainer
-from mmt.data import SPLIT_FILE, RecordSplit
+from mmt.data import PART_LAYOUTS, SPLIT_FILE, MMTDataModule, RecordSplit
+from mmt.harmony import HARMONY_FILE, fit_harmony, save_harmony
 from mmt.model import checkpoint_encoding, count_parameters
 from mmt.representation import Encoding
 
@@ -48,6 +50,10 @@ def run(cfg: DictConfig) -> Path:
     if trainer.is_global_zero:
         encoding.save(folder / "encoding.json")
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    adds_parts = isinstance(datamodule, MMTDataModule) and datamodule.layout in PART_LAYOUTS  # (not a baseline's)
+    if trainer.is_global_zero and adds_parts:  # the harmony model its sampler uses (mmt.harmony)
+        weights, notes = fit_harmony(datamodule.pieces.select(datamodule.splits["train"]), encoding)
+        save_harmony(folder / HARMONY_FILE, weights, notes, "train")
     if trainer.is_global_zero:
         print(f"checkpoints: {folder / 'checkpoints'}")
     return folder

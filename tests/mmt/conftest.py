@@ -4,6 +4,7 @@ into a temporary ``pretrained`` root (session-wide)."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -65,19 +66,23 @@ def infill_run(tmp_path_factory, cache_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def playing_infill(tmp_path_factory, infill_run) -> Path:
-    """The infill run's weights with the type head biased against end-of-song (``.safetensors``): an untrained
-    model may end a part at once, and the tests of adding a part need its notes."""
+    """The infill run's weights with the type head biased against end-of-song (``.safetensors``), beside its split and
+    harmony model as a shipped model's: an untrained model may end a part at once, and the tests of adding a part
+    need its notes."""
     from gm_common.checkpoint import load_checkpoint
     from gm_common.pretrained import save_safetensors
+    from mmt.data import SPLIT_FILE
+    from mmt.harmony import HARMONY_FILE
     from mmt.representation import TYPE_EOS
 
     ckpt = load_checkpoint(infill_run / "checkpoints" / "last.ckpt")
     state = {k: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     state["net.head.bias"] = state["net.head.bias"].clone()
     state["net.head.bias"][TYPE_EOS] -= 50.0
-    return save_safetensors(
-        tmp_path_factory.mktemp("playing_infill") / "model.safetensors", state, ckpt["hyper_parameters"], half=False
-    )
+    folder = tmp_path_factory.mktemp("playing_infill")
+    for name in (SPLIT_FILE, HARMONY_FILE):
+        shutil.copy(infill_run / name, folder / name)
+    return save_safetensors(folder / "model.safetensors", state, ckpt["hyper_parameters"], half=False)
 
 
 @pytest.fixture(scope="session")

@@ -216,3 +216,32 @@ def test_adding_a_part_takes_the_add_preset_unless_another_is_named(monkeypatch,
     mmt.generate(prompt="a.mid", add=["bass"], sampling="default", temperature=0.8)
     assert seen[0] == PRESETS["add"] and seen[0].temperature == 0.5
     assert seen[1] == replace(PRESETS["default"], temperature=0.8)
+
+
+def test_adding_a_part_weighs_pitches_by_the_harmony_model_beside_the_weights(playing_infill, tmp_path):
+    """The add preset draws each pitch with the harmony model (mmt.harmony) found beside the weights; without the
+    file it is an error naming the command that fits one; harmony= outside adding a part is an error."""
+    import numpy as np
+
+    from mmt.harmony import HARMONY_FILE
+    from mmt.parts_metrics import consonance
+    from mmt.sampling import sampling_preset
+
+    assert PRESETS["add"].harmony > 0
+    prompt = _chorale_without_bass(tmp_path)
+    mmt = MMT.from_pretrained(playing_infill)
+    plain, guided = (mmt.generate(prompt=prompt, add=["bass"], seed=2, max_events=200,
+                                  sampling=sampling_preset("add", harmony=h))[0] for h in (0.0, 8.0))  # fmt: skip
+
+    def bass_against_the_others(music):
+        ticks = [np.array([(n.time, n.duration, n.pitch) for n in t.notes]) for t in music.tracks]
+        return consonance(ticks[-1], np.concatenate(ticks[:-1]))
+
+    assert bass_against_the_others(guided) > bass_against_the_others(plain) + 0.3  # 0.72 against 0.24 when written
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(playing_infill, alone / "model.safetensors")
+    with pytest.raises(ConfigError, match=f"needs {HARMONY_FILE} beside .*python -m mmt.harmony .*harmony=0"):
+        MMT.from_pretrained(alone / "model.safetensors").generate(prompt=prompt, add=["bass"])
+    with pytest.raises(ConfigError, match="harmony=0.6 weighs the pitches of a part being added"):
+        mmt.generate(sampling=sampling_preset("default", harmony=0.6))

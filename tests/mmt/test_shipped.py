@@ -41,3 +41,14 @@ def test_a_shipped_infill_model_adds_a_bass_and_keeps_every_other_note(name):
     tracks = {t.name: sorted((n.time, n.pitch) for n in t.notes) for t in song.tracks}
     assert len(tracks["bass"]) >= 8  # a bass line, not a note or two
     assert all(tracks[t.name] == sorted((n.time, n.pitch) for n in t.notes) for t in prompt.tracks)
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if MMT.from_pretrained(n).adds_parts])
+def test_a_shipped_model_that_adds_parts_ships_the_harmony_model_its_card_gives(name):
+    from mmt.harmony import HARMONY_FILE, load_harmony
+
+    card = json.loads((PRETRAINED / name / "card.json").read_text())
+    weights = load_harmony(PRETRAINED / name / card["harmony_model"]["file"])
+    assert card["harmony_model"]["file"] == HARMONY_FILE
+    assert [round(float(w), 3) for w in weights] == card["harmony_model"]["interval_weights"]
+    assert card["sampling"]["harmony"] > 0
