@@ -27,7 +27,8 @@ from mmt.data import SPLIT_FILE, source_root, split_file
 from mmt.evaluate import structure
 from mmt.generate import write_music
 from mmt.pipeline import MMT, prompt_notes
-from mmt.representation import codes_from_notes, decode
+from mmt.parts_metrics import consonance, tick_notes
+from mmt.representation import codes_from_notes, decode, extract_notes
 
 
 def demo_model(cfg: DictConfig) -> str:
@@ -88,11 +89,19 @@ def add_part_example(checkpoint: str, part: str, out_dir: Path, seed: int = 0) -
     original = decode(codes_from_notes(notes), enc)
     without = decode(codes_from_notes(notes[notes[:, 4] != enc.instrument_code(part)]), enc)
     added = mmt.add_parts(without, [part], seed=seed)[0]
+    code = enc.instrument_code(part)
+
+    def fit(music: muspy.Music) -> str:  # how consonant the part is with the others (mmt.parts_metrics)
+        notes = extract_notes(music, enc, whole=True)
+        ticks = [tick_notes(notes[(notes[:, 4] == code) == mine], enc) for mine in (True, False)]
+        return f"{part} consonant with the other parts {100 * consonance(*ticks):.0f} % of its time"
+
     title = f"{Path(name).stem}: {part} removed, written again by MMT (seed {seed})"
     original_files = write_music(original, out_dir / "original", overwrite=True, title=f"{Path(name).stem} (test)")
     added_files = write_music(added, out_dir / f"{part}_added", overwrite=True, title=title)
-    return [original_files | {"about": f"{name}, a test chorale, as the model reads it: "},
-            added_files | {"about": f"its {part} removed and written again by {checkpoint} (seed {seed}): "}]
+    return [original_files | {"about": f"{name}, a test chorale, as the model reads it ({fit(original)}): "},
+            added_files | {"about": f"its {part} removed and written again by {checkpoint} (seed {seed}; "
+                                    f"{fit(added)}): "}]  # fmt: skip
 
 
 def describe_sample(music: muspy.Music) -> str:

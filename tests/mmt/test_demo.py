@@ -48,6 +48,8 @@ def test_demo_adds_a_bass_to_a_test_chorale(trained_run, infill_run, playing_inf
     assert kept and all(tracks[name] == notes for name, notes in kept.items())  # the other parts as they were
     captions = json.loads((tmp_path / "captions.json").read_text())
     assert captions["add_part/bass_added"].startswith(f"its bass removed and written again by {playing_infill}")
+    for key in ("add_part/original", "add_part/bass_added"):
+        assert re.search(r"bass consonant with the other parts \d+ % of its time", captions[key])
     assert test_pieces  # the chorale came from the model's test split (split.json)
 
 
