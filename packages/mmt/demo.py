@@ -26,8 +26,8 @@ from mmt import analyze_attention, generate, train
 from mmt.data import SPLIT_FILE, source_root, split_file
 from mmt.evaluate import structure
 from mmt.generate import write_music
-from mmt.pipeline import MMT, prompt_notes
 from mmt.parts_metrics import consonance, tick_notes
+from mmt.pipeline import MMT, prompt_notes
 from mmt.representation import codes_from_notes, decode, extract_notes
 
 
