@@ -3,8 +3,8 @@
 Per step, for each field: logits / temperature, the rule masks, top-k keeping ``ceil((1 - threshold) * V)``
 outcomes (threshold 0.9 keeps 10 %), then min-p (outcomes less likely than ``min_p`` times the field's most likely
 one are dropped) and top-p where set, then a draw. :data:`PRESETS`: ``default`` (top-k, min-p 0.05, a note at
-most 8 beats after the latest), ``paper`` (top-k alone, as the paper) and ``add`` (``default`` at temperature 0.5:
-adding a part to a piece). The paper's top-k keeps 26 of 257 beat
+most 8 beats after the latest), ``paper`` (top-k alone, as the paper) and ``add`` (``default`` at temperature 0.5
+with the harmony model: adding a part to a piece). The paper's top-k keeps 26 of 257 beat
 codes at every step, and a small model spreads ~40x too much probability over far beats (0.13 % per note that the
 next note is more than 8 beats on, against 0.003 % in the pieces): drawn at every note, a third of the samples
 jump ahead and fall silent until that beat (``benchmarks/mmt_sampling.py`` measures it). Min-p cuts that tail
@@ -25,7 +25,9 @@ any of the target's notes) adds a part: its rows draw only notes of the target's
 type rules already allow nothing else after notes), and the beat floor and the advance bound count only the
 target's notes, so the part's beats are monotonic and the other parts' later notes set no floor. ``end_from``
 (a beat) keeps end-of-song from being drawn before a row's latest note reaches it (a part written in windows ends
-only where the other parts end: :mod:`mmt.infill`).
+only where the other parts end: :mod:`mmt.infill`). With ``SamplingConfig.harmony`` above 0 (the ``add`` preset's
+0.6), a note's pitch is drawn a second time, once its onset and duration are drawn, from the pitch logits plus that
+weight times the harmony model's score of each pitch against the other parts sounding then (:mod:`mmt.harmony`).
 
 A prompt in the interleaved layout (:func:`mmt.representation.interleave_codes`) is continued by
 :func:`generate_among`: the other parts' notes still to come (``given``) are put in where the layout puts them. The
