@@ -87,9 +87,9 @@ def add_part_example(checkpoint: str, part: str, out_dir: Path, seed: int = 0) -
     name = next(n for n in json.loads(recorded.read_text())["test"] if "bach" in n)
     notes = prompt_notes(source_root(data) / name, enc)
     original = decode(codes_from_notes(notes), enc)
-    without = decode(codes_from_notes(notes[notes[:, 4] != enc.instrument_code(part)]), enc)
-    added = mmt.add_parts(without, [part], seed=seed)[0]
     code = enc.instrument_code(part)
+    without = decode(codes_from_notes(notes[notes[:, 4] != code]), enc)
+    added = mmt.add_parts(without, [part], seed=seed)[0]
 
     def fit(music: muspy.Music) -> str:  # how consonant the part is with the others (mmt.parts_metrics)
         notes = extract_notes(music, enc, whole=True)

@@ -35,7 +35,6 @@ def test_demo_samples_each_mode(trained_run, tmp_path, capsys):
 
 
 def test_demo_adds_a_bass_to_a_test_chorale(trained_run, infill_run, playing_infill, tmp_path):
-    shutil.copy(infill_run / "split.json", playing_infill.parent)  # the shipped model's split.json beside its weights
     test_pieces = json.loads((infill_run / "split.json").read_text())["test"]
     overrides = [f"checkpoint={trained_run}", f"out_dir={tmp_path}", "max_events=40", "attention_pieces=1",
                  f"add_checkpoint={playing_infill}", "add_part=bass"]  # fmt: skip
